@@ -1,0 +1,292 @@
+"""Configuration: TOML profiles in conf/ loaded into pydantic models, with environment overrides.
+
+A profile may name a base (`extends = "sim"`); its tables are merged over the base's. Environment variables
+`LAUNCHRAY__SECTION__KEY=value` override single keys (values parsed as TOML literals, falling back to strings).
+An unknown or invalid key is rejected with a message naming the key and the file.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+ENV_PREFIX = "LAUNCHRAY__"
+
+
+class ConfigError(ValueError):
+    """A profile that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChainConfig(_Section):
+    # "simnet": start the embedded chain; "rpc": use the endpoints below (mainnet or any RPC).
+    source: Literal["simnet", "rpc", "replay"] = "simnet"
+    rpc_http: tuple[str, ...] = ()
+    rpc_ws: tuple[str, ...] = ()
+    commitment: Literal["processed", "confirmed", "finalized"] = "confirmed"
+    replay_path: str = ""
+    programs: tuple[str, ...] = ()  # empty = every venue launchray decodes
+
+
+class SimnetConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = any free port (`launchray simnet` defaults to 8899)
+    seed: int = 7
+    speed: float = Field(1.0, gt=0)
+    slot_ms: int = Field(400, gt=0)
+    launches_per_minute: float = Field(6.0, ge=0)
+    faults: dict[str, float] = Field(default_factory=dict)
+
+
+class RpcConfig(_Section):
+    requests_per_second: float = Field(50.0, gt=0)
+    burst: int = Field(100, gt=0)
+    timeout_s: float = Field(5.0, gt=0)
+    cache_ttl_s: float = Field(2.0, ge=0)
+    tx_cache_ttl_s: float = Field(300.0, ge=0)
+    max_retries: int = Field(4, ge=0)
+    backoff_base_s: float = Field(0.1, gt=0)
+    backoff_max_s: float = Field(10.0, gt=0)
+    batch_size: int = Field(100, gt=0, le=100)
+
+
+class RayConfig(_Section):
+    address: str = ""  # "" = start a local Ray; "auto" = attach to a running cluster
+    namespace: str = "launchray"
+    shards: int = Field(0, ge=0)  # 0 = one per CPU Ray sees
+    include_dashboard: bool = True
+
+
+class AnalysisConfig(_Section):
+    window_s: tuple[int, ...] = (10, 60, 300)
+    max_trades_per_token: int = Field(64, gt=0)
+    max_tracked_tokens: int = Field(20_000, gt=0)
+    evict_after_idle_s: float = Field(900.0, gt=0)
+    max_top5_holder_share: float = Field(0.30, ge=0, le=1)
+    min_initial_liquidity_sol: float = Field(0.0, ge=0)
+    require_mint_authority_revoked: bool = True
+    require_freeze_authority_revoked: bool = True
+    creator_blacklist: tuple[str, ...] = ()
+    max_dev_sell_share: float = Field(0.5, ge=0, le=1)
+
+
+class ScoringConfig(_Section):
+    # Opportunity priority = w1*profit - w2*risk - w3*capital_cost + w4*strategy_bonus
+    w_profit: float = 0.4
+    w_risk: float = 0.3
+    w_capital: float = 0.2
+    w_bonus: float = 0.1
+    min_score: float = 0.0
+    feature_weights: dict[str, float] = Field(default_factory=dict)
+    opportunity_ttl_s: float = Field(30.0, gt=0)
+    adapt_interval_s: float = Field(300.0, gt=0)
+    entropy_threshold: float = 1.5
+    rug_probability_max: float = Field(0.80, ge=0, le=1)
+
+
+class OrchestratorConfig(_Section):
+    loop_ms: float = Field(10.0, gt=0)
+    max_concurrent_executions: int = Field(10, gt=0)
+    strategies: tuple[str, ...] = ("momentum", "sniper")
+
+
+class RiskConfig(_Section):
+    starting_capital_sol: float = Field(10.0, gt=0)
+    max_position_sol: float = Field(1.0, gt=0)
+    max_open_positions: int = Field(10, gt=0)
+    max_concentration: float = Field(0.30, gt=0, le=1)
+    max_portfolio_heat: float = Field(0.80, gt=0, le=1)
+    daily_loss_limit: float = Field(0.10, gt=0, le=1)
+    drawdown_halt: float = Field(0.15, gt=0, le=1)
+    consecutive_loss_pause: int = Field(5, gt=0)
+    consecutive_loss_pause_s: float = Field(900.0, ge=0)
+    token_cooldown_s: float = Field(300.0, ge=0)
+    reservation_ttl_s: float = Field(300.0, gt=0)
+    leverage_cap: float = Field(3.0, gt=0)
+    blacklist: tuple[str, ...] = ()
+
+
+class ExitConfig(_Section):
+    stop_loss: float = Field(0.15, gt=0, lt=1)
+    # (gain multiple over entry, share of the original position sold): +100% sells 25%, +200% 25%, +300% the rest
+    take_profit: tuple[tuple[float, float], ...] = ((1.0, 0.25), (2.0, 0.25), (3.0, 1.0))
+    trailing_stop: float = Field(0.25, gt=0, lt=1)
+    trailing_activation: float = Field(0.5, ge=0)
+    max_hold_s: float = Field(1800.0, gt=0)
+    exit_on_migration: bool = True
+    exit_on_rug: bool = True
+
+    @field_validator("take_profit")
+    @classmethod
+    def _ladder(cls, v):
+        for gain, share in v:
+            if gain <= 0 or not 0 < share <= 1:
+                raise ValueError("each take_profit step is [gain > 0, share in (0, 1]]")
+        return tuple(sorted(v))
+
+
+class ExecutionConfig(_Section):
+    mode: Literal["paper", "dry_run", "live"] = "paper"
+    wallet_key_file: str = ""
+    wallet_key_env: str = "LAUNCHRAY_WALLET_KEY"
+    slippage_bps: int = Field(500, ge=0, le=5000)
+    compute_unit_limit: int = Field(200_000, gt=0)
+    priority_fee_micro_lamports: int = Field(100_000, ge=0)
+    use_jito: bool = False
+    jito_url: str = ""
+    jito_tip_lamports: int = Field(10_000, ge=0)
+    jupiter_url: str = ""
+    simulate_before_send: bool = True
+    confirm_timeout_s: float = Field(30.0, gt=0)
+    paper_latency_ms: float = Field(0.0, ge=0)
+    paper_extra_slippage_bps: int = Field(0, ge=0)
+    sniper_buy_sol: float = Field(0.1, gt=0)
+    settle_on_shutdown: Literal["report", "close"] = "report"
+
+
+class LedgerConfig(_Section):
+    path: str = "var/ledger.sqlite"
+
+
+class ApiConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8787
+    token: str = ""  # or LAUNCHRAY_API_TOKEN
+
+
+class AlertsConfig(_Section):
+    telegram_bot_token: str = ""
+    telegram_chat_id: str = ""
+    telegram_base_url: str = "https://api.telegram.org"
+    webhook_url: str = ""
+    min_interval_s: float = Field(1.0, ge=0)
+
+
+class LoggingConfig(_Section):
+    dir: str = "var/logs"
+    level: str = "INFO"
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"trades": 90, "signals": 30, "errors": 30, "system": 14})
+
+
+class TelemetryConfig(_Section):
+    otlp_endpoint: str = ""
+    trace_file: str = "var/traces.jsonl"
+
+
+class Config(_Section):
+    profile: str = "sim"
+    extends: str = ""
+    chain: ChainConfig = ChainConfig()
+    simnet: SimnetConfig = SimnetConfig()
+    rpc: RpcConfig = RpcConfig()
+    ray: RayConfig = RayConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    orchestrator: OrchestratorConfig = OrchestratorConfig()
+    risk: RiskConfig = RiskConfig()
+    exits: ExitConfig = ExitConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    api: ApiConfig = ApiConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+
+    @model_validator(mode="after")
+    def _rpc_needs_urls(self):
+        if self.chain.source == "rpc" and not self.chain.rpc_http:
+            raise ValueError("chain.source = 'rpc' needs at least one chain.rpc_http URL")
+        return self
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _resolve_path(profile: str | Path) -> Path:
+    p = Path(profile)
+    if p.suffix == ".toml" or p.exists():
+        return p
+    return CONF_DIR / f"{profile}.toml"
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path in seen:
+        raise ConfigError(f"{path}: profile extends itself through {' -> '.join(map(str, seen))}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such profile") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = data.get("extends")
+    if base:
+        data = _merge(_read(_resolve_path(base), (*seen, path)), data)
+    return data
+
+
+def _env_overrides(env: dict[str, str]) -> dict:
+    out: dict = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        if not keys:
+            continue
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return out
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(x) for x in err["loc"]) or "(root)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{source}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(profile: str | Path = "sim", env: dict[str, str] | None = None,
+                overrides: dict | None = None) -> Config:
+    """Load a profile by name (conf/NAME.toml) or path; apply environment and explicit overrides."""
+    path = _resolve_path(profile)
+    data = _read(path)
+    data.pop("extends", None)
+    data.setdefault("profile", path.stem)
+    env_data = _env_overrides(dict(os.environ) if env is None else env)
+    if env_data:
+        data = _merge(data, env_data)
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        source = str(path) + (" (+ LAUNCHRAY__ environment)" if env_data else "")
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def config_with(cfg: Config, changes: dict) -> Config:
+    """A new Config with nested changes applied and validated (runtime PATCH); raises ConfigError."""
+    try:
+        return Config.model_validate(_merge(cfg.model_dump(), changes))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "change")) from None
