@@ -75,6 +75,31 @@ class AnalysisConfig(_Section):
     require_freeze_authority_revoked: bool = True
     creator_blacklist: tuple[str, ...] = ()
     max_dev_sell_share: float = Field(0.5, ge=0, le=1)
+    # Rolling windows: each window is a ring of this many time buckets (expiry resolution = window / buckets).
+    window_buckets: int = Field(10, ge=2, le=60)
+    # Holder balances estimated from trades: the largest N owners are kept (top-5 share reads them).
+    holder_slots: int = Field(16, ge=5, le=256)
+    # Unique-buyer sketch size in bits (a 2-probe Bloom filter; estimates stay within a few % to ~1,500 buyers).
+    buyer_sketch_bits: int = Field(2048, ge=64, le=65536)
+    # Kalman filter on ln(price): process noise (ln-units^2/s^3) and per-trade measurement noise (ln-units^2).
+    kalman_process_noise: float = Field(1e-5, gt=0)
+    kalman_measurement_noise: float = Field(4e-4, gt=0)
+    # A token is "rugged" when its liquidity falls this far below its peak, once the peak passed the floor.
+    rug_liquidity_drop: float = Field(0.8, gt=0, le=1)
+    rug_min_peak_liquidity_sol: float = Field(1.0, ge=0)
+    # Launchpads whose create instruction revokes mint and freeze authority by construction (pump.fun does):
+    # their launches count as authority-checked until a real mint read says otherwise.
+    trusted_launchpads: tuple[str, ...] = ("pumpfun",)
+    min_lp_burned_share: float = Field(0.9, ge=0, le=1)   # AMM pools, when the LP burn is known
+    # ShardCore drops an event it saw among the last N (Ray retries deliver a batch at least once); 0 = off.
+    dedupe_events: int = Field(65_536, ge=0)
+
+    @field_validator("window_s")
+    @classmethod
+    def _windows(cls, v):
+        if not v or any(w <= 0 for w in v) or len(set(v)) != len(v):
+            raise ValueError("window_s needs distinct positive window lengths in seconds")
+        return tuple(sorted(v))
 
 
 class ScoringConfig(_Section):
@@ -83,12 +108,19 @@ class ScoringConfig(_Section):
     w_risk: float = 0.3
     w_capital: float = 0.2
     w_bonus: float = 0.1
-    min_score: float = 0.0
+    min_score: float = Field(0.5, ge=0, le=1)   # below this momentum score no opportunity is made
     feature_weights: dict[str, float] = Field(default_factory=dict)
     opportunity_ttl_s: float = Field(30.0, gt=0)
     adapt_interval_s: float = Field(300.0, gt=0)
     entropy_threshold: float = 1.5
     rug_probability_max: float = Field(0.80, ge=0, le=1)
+    # Sniper: launch opportunities go stale fast (the first buyers move the curve within a few slots).
+    sniper_ttl_s: float = Field(5.0, gt=0)
+    sniper_score: float = Field(0.5, ge=0, le=1)          # prior score of an unscored fresh launch
+    sniper_expected_profit: float = 0.10                  # prior expected return of a sniped launch (backtest it)
+    # Momentum score -> probability that an entry reaches the first take-profit before the stop-loss
+    # (p = scale * score * (1 - rug probability)); a calibration knob: fit it from backtests.
+    win_probability_scale: float = Field(0.4, gt=0, le=1)
 
 
 class OrchestratorConfig(_Section):
@@ -111,6 +143,8 @@ class RiskConfig(_Section):
     reservation_ttl_s: float = Field(300.0, gt=0)
     leverage_cap: float = Field(3.0, gt=0)
     blacklist: tuple[str, ...] = ()
+    # An entry asking for more than max_position_sol is cut to the max (True) or refused (False).
+    clamp_to_max_position: bool = True
 
 
 class ExitConfig(_Section):
@@ -153,6 +187,9 @@ class ExecutionConfig(_Section):
 
 class LedgerConfig(_Section):
     path: str = "var/ledger.sqlite"
+    # FULL: every commit (each intent) is fsynced before it returns, surviving power loss; NORMAL survives a
+    # process crash only; OFF is for throwaway backtest ledgers.
+    synchronous: Literal["FULL", "NORMAL", "OFF"] = "FULL"
 
 
 class ApiConfig(_Section):
@@ -168,6 +205,11 @@ class AlertsConfig(_Section):
     telegram_base_url: str = "https://api.telegram.org"
     webhook_url: str = ""
     min_interval_s: float = Field(1.0, ge=0)
+    dedup_window_s: float = Field(300.0, ge=0)     # same alert key inside this window is sent once
+    max_queue: int = Field(100, gt=0)              # normal alerts waiting for the next digest
+    max_retries: int = Field(3, ge=0)              # per delivery, on 429 / 5xx / no answer
+    timeout_s: float = Field(10.0, gt=0)
+    muted: tuple[str, ...] = ()                    # alert kinds not sent (urgent kinds cannot be muted)
 
 
 class LoggingConfig(_Section):

@@ -1,0 +1,289 @@
+"""Ingest actor: chain notifications in, decoded events out to the shards, in batches.
+
+One logsSubscribe per watched program on the first healthy WebSocket URL; on a disconnect it reconnects with
+backoff, re-subscribes FIRST and then backfills the gap with getSignaturesForAddress + getTransaction through
+RpcPool, so nothing is lost; signatures are deduplicated so nothing is detected twice. Decoding happens in
+batches; events go to AnalyzerShard actors routed by a stable hash of the mint, launches also go straight to the
+Orchestrator (the sniper path), and completion/migration to the PositionTracker (emergency exits).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+import time
+
+import aiohttp
+import ray
+
+from actors import names
+from pipelines.analysis.routing import shard_for
+from pipelines.chain.decode import decode_logs, decode_transaction
+from pipelines.chain.errors import DecodeError
+from pipelines.chain.events import Complete, Launch, Migration, PoolCreated
+from pipelines.chain.programs import WATCHED_PROGRAMS
+from pipelines.config import Config
+from pipelines.ingest import GapTracker, SignatureDedupe, backfill_order
+from pipelines.rpc.policy import Backoff
+
+log = logging.getLogger("launchray.ingest")
+
+TRUNCATED = "Log truncated"
+FLUSH_S = 0.002
+MAX_BATCH = 2048
+MAX_INFLIGHT_PER_SHARD = 8
+
+
+class IngestCore:
+    """Everything Ingest decides, without sockets: dedupe, decode, routing. Also drives replays."""
+
+    def __init__(self, n_shards: int) -> None:
+        self.n_shards = n_shards
+        self.dedupe = SignatureDedupe()
+        self.gaps = GapTracker()
+        self.launch_mints: set[str] = set()
+        self.stats = {"notifications": 0, "duplicates": 0, "failed_tx": 0, "events": 0, "decode_errors": 0,
+                      "launches": 0, "truncated": 0, "backfilled": 0, "reconnects": 0}
+
+    def accept(self, program: str, signature: str, slot: int, err) -> bool:
+        """Should this notification be decoded? (first sighting of a successful transaction)"""
+        self.stats["notifications"] += 1
+        self.gaps.seen(program, signature, slot)
+        if not self.dedupe.first_time(signature):
+            self.stats["duplicates"] += 1
+            return False
+        if err is not None:
+            self.stats["failed_tx"] += 1
+            return False
+        return True
+
+    def decode_batch(self, items: list[tuple[str, int, list[str]]]) -> tuple[list, list[str]]:
+        """Decode (signature, slot, logs); returns events and signatures whose logs were truncated."""
+        events, truncated = [], []
+        for sig, slot, logs in items:
+            if any(TRUNCATED in line for line in logs[-3:]):
+                truncated.append(sig)
+                self.stats["truncated"] += 1
+                continue
+            try:
+                events.extend(decode_logs(sig, slot, logs, None))
+            except DecodeError:
+                self.stats["decode_errors"] += 1
+        return events, truncated
+
+    def route(self, events: list) -> tuple[dict[int, list], list, list]:
+        """Split events by shard; pull out launches (sniper path) and lifecycle events (exits)."""
+        by_shard: dict[int, list] = {}
+        launches, lifecycle = [], []
+        for ev in events:
+            mint = getattr(ev, "mint", "") or getattr(ev, "mint_a", "")
+            if isinstance(ev, Launch):
+                if ev.mint in self.launch_mints:
+                    continue
+                self.launch_mints.add(ev.mint)
+                self.stats["launches"] += 1
+                launches.append(ev)
+            elif isinstance(ev, (Complete, Migration, PoolCreated)):
+                lifecycle.append(ev)
+            by_shard.setdefault(shard_for(mint, self.n_shards), []).append(ev)
+        self.stats["events"] += len(events)
+        return by_shard, launches, lifecycle
+
+
+@ray.remote(num_cpus=0)
+class Ingest:
+    def __init__(self, cfg: Config, ws_urls: list[str], n_shards: int) -> None:
+        self.cfg = cfg
+        self.ws_urls = list(ws_urls)
+        self.core = IngestCore(n_shards)
+        self.programs = list(cfg.chain.programs or WATCHED_PROGRAMS)
+        self.shards = [ray.get_actor(names.shard_name(i)) for i in range(n_shards)]
+        self._inflight: dict[int, list] = {i: [] for i in range(n_shards)}
+        self._queue: list[tuple[str, int, list[str]]] = []
+        self._backoff = Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s)
+        self._rng = random.Random()
+        self._running = True
+        self._ws = None
+        self.connected = False
+        self.last_event_ts = 0.0
+        self._tasks = [asyncio.get_event_loop().create_task(self._run())] if self.ws_urls else []
+        self._tasks.append(asyncio.get_event_loop().create_task(self._flusher()))
+
+    # --- WebSocket -------------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        attempt = 0
+        urls = itertools.cycle(self.ws_urls)
+        async with aiohttp.ClientSession() as session:
+            while self._running:
+                url = next(urls)
+                try:
+                    async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
+                        self._ws = ws
+                        subs = await self._subscribe(ws)
+                        self.connected, attempt = True, 0
+                        backfill = asyncio.create_task(self._backfill_all())
+                        await self._receive(ws, subs)
+                        backfill.cancel()
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                    log.warning("websocket %s: %s", url, type(exc).__name__)
+                self.connected = False
+                for p in self.programs:
+                    self.core.gaps.disconnected(p)
+                if not self._running:
+                    break
+                attempt += 1
+                self.core.stats["reconnects"] += 1
+                await asyncio.sleep(self._backoff.delay(attempt, self._rng))
+
+    async def _subscribe(self, ws) -> dict[int, str]:
+        pending: dict[int, str] = {}
+        for i, program in enumerate(self.programs, start=1):
+            pending[i] = program
+            await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
+                                          "params": [{"mentions": [program]}, {"commitment": self.cfg.chain.commitment}]}))
+        subs: dict[int, str] = {}
+        while pending:
+            msg = await asyncio.wait_for(ws.receive(), timeout=self.cfg.rpc.timeout_s)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"websocket closed during subscribe ({msg.type})")
+            data = json.loads(msg.data)
+            if data.get("id") in pending:
+                if "error" in data:
+                    raise ConnectionError(f"logsSubscribe refused: {data['error']}")
+                subs[data["result"]] = pending.pop(data["id"])
+        return subs
+
+    async def _receive(self, ws, subs: dict[int, str]) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            try:
+                data = json.loads(msg.data)
+                params = data["params"]
+                value = params["result"]["value"]
+                slot = params["result"]["context"]["slot"]
+                program = subs.get(params["subscription"], "")
+                sig = value["signature"]
+            except (KeyError, TypeError, ValueError):
+                continue  # not a notification we understand: skip it, keep the connection
+            if self.core.accept(program, sig, slot, value.get("err")):
+                self._queue.append((sig, slot, value.get("logs") or []))
+
+    async def _backfill_all(self) -> None:
+        for program in self.programs:
+            plan = self.core.gaps.reconnected(program)
+            if plan is None:
+                continue
+            try:
+                await self._backfill(plan)
+            except Exception as exc:  # a failed backfill is retried at the next reconnect; never kills ingest
+                log.warning("backfill %s failed: %s", program, exc)
+
+    async def _backfill(self, plan) -> None:
+        rpc = ray.get_actor(names.RPC_POOL)
+        pages, before = [], None
+        while True:
+            page = await rpc.get_signatures_for_address.remote(plan.program, plan.until, before, plan.page_limit)
+            pages.append(page)
+            if len(page) < plan.page_limit:
+                break
+            before = page[-1]["signature"]
+        for entry in backfill_order(pages, plan):
+            sig = entry["signature"]
+            if sig in self.core.dedupe:
+                continue
+            tx = await rpc.get_transaction.remote(sig, "json")
+            if tx is None:
+                continue
+            self.core.dedupe.first_time(sig)
+            self.core.stats["backfilled"] += 1
+            try:
+                await self._dispatch(decode_transaction(tx, signature=sig, slot=entry.get("slot")))
+            except DecodeError:
+                self.core.stats["decode_errors"] += 1
+
+    # --- decode + route ----------------------------------------------------------------------------------------
+    async def _flusher(self) -> None:
+        while self._running:
+            await asyncio.sleep(FLUSH_S)
+            if not self._queue:
+                continue
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            events, truncated = self.core.decode_batch(batch)
+            await self._dispatch(events)
+            for sig in truncated:
+                asyncio.create_task(self._fetch_truncated(sig))
+
+    async def _fetch_truncated(self, sig: str) -> None:
+        try:
+            tx = await ray.get_actor(names.RPC_POOL).get_transaction.remote(sig, "json")
+            if tx is not None:
+                await self._dispatch(decode_transaction(tx, signature=sig))
+        except Exception as exc:
+            log.warning("truncated tx %s: %s", sig, exc)
+
+    async def _dispatch(self, events: list) -> None:
+        if not events:
+            return
+        self.last_event_ts = time.time()
+        by_shard, launches, lifecycle = self.core.route(events)
+        if launches:
+            ray.get_actor(names.ORCHESTRATOR).on_launches.remote(launches)
+        if lifecycle:
+            ray.get_actor(names.POSITIONS).on_lifecycle.remote(lifecycle)
+        for i, evs in by_shard.items():
+            futs = [f for f in self._inflight[i] if not f.done()]
+            if len(futs) >= MAX_INFLIGHT_PER_SHARD:  # backpressure: a slow shard slows ingest, never drops
+                await asyncio.wait([futs[0]])
+                futs = futs[1:]
+            futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(evs)))
+            self._inflight[i] = futs
+
+    async def ingest_events(self, events: list) -> int:
+        """Feed already-decoded events (replay source, benchmarks)."""
+        await self._dispatch(events)
+        return len(events)
+
+    async def ingest_notifications(self, notifications: list[dict]) -> int:
+        """Feed raw logsNotification dicts (recorded streams, benchmarks)."""
+        accepted = []
+        for n in notifications:
+            r = n["params"]["result"]
+            v = r["value"]
+            if self.core.accept("", v["signature"], r["context"]["slot"], v.get("err")):
+                accepted.append((v["signature"], r["context"]["slot"], v.get("logs") or []))
+        events, truncated = self.core.decode_batch(accepted)
+        await self._dispatch(events)
+        return len(events)
+
+    async def drain(self) -> int:
+        """Wait until every routed batch has been taken by its shard; returns how many were waited on."""
+        futs = [f for fs in self._inflight.values() for f in fs]
+        if futs:
+            await asyncio.gather(*futs, return_exceptions=True)
+        for i in self._inflight:
+            self._inflight[i] = []
+        return len(futs)
+
+    async def force_disconnect(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._ws is not None:
+            await self._ws.close()
+
+    def status(self) -> dict:
+        return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
+                "queue": len(self._queue), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}
+
+    def launch_mints(self) -> list[str]:
+        return sorted(self.core.launch_mints)
+
+    def ping(self) -> str:
+        return "ok"
+

@@ -1,0 +1,182 @@
+"""Supervisor: the detached actor that creates, watches and stops every other actor.
+
+Children are named, in one namespace, detached and restartable (`max_restarts=-1`, `max_task_retries=-1`), so
+a crash of any of them, the Supervisor included, costs only that actor's in-memory state, which each restores
+in its own __init__ (ledger, checkpoints). A restarted Supervisor re-attaches to the running children by name.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import ray
+
+from actors import names
+from pipelines.config import Config
+
+log = logging.getLogger("launchray.supervisor")
+
+
+def _restart_counts(namespace: str) -> dict[str, int]:
+    """Restarts per named actor from Ray's state API (0 when it cannot be asked)."""
+    try:
+        from ray.util.state import list_actors
+        actors = list_actors(filters=[("ray_namespace", "=", namespace)], detail=True, limit=1000,
+                             raise_on_missing_output=False)
+    except Exception:
+        return {}
+    out: dict[str, int] = {}
+    for a in actors:
+        name = getattr(a, "name", "") or ""
+        if name:
+            out[name] = max(out.get(name, 0), int(getattr(a, "num_restarts", 0) or 0))
+    return out
+
+
+@ray.remote(num_cpus=0)
+class Supervisor:
+    def __init__(self, cfg: Config, chain: dict) -> None:
+        """chain: {"http": [urls], "ws": [urls], "simnet_admin": url or ""} decided by the driver."""
+        self.cfg = cfg
+        self.chain = chain
+        self.namespace = cfg.ray.namespace
+        self.n_shards = 0
+        self.handles: dict[str, ray.actor.ActorHandle] = {}
+        self.started_at = time.time()
+        self.state = "initializing"
+        self.failed_pings: dict[str, int] = {}
+        self._watch = asyncio.get_event_loop().create_task(self._watch_loop())
+
+    # --- start ---------------------------------------------------------------------------------------------
+    def _spawn(self, name: str, cls, *args, num_cpus: float = 0, **kwargs):
+        handle = cls.options(name=name, namespace=self.namespace, get_if_exists=True, num_cpus=num_cpus,
+                             **names.RESTARTABLE).remote(*args, **kwargs)
+        self.handles[name] = handle
+        return handle
+
+    async def start(self, n_shards: int) -> dict:
+        """Create every component in dependency order; returns once each answers a ping."""
+        from actors.analyzer import AnalyzerShard
+        from actors.executor import Executor
+        from actors.ledger import LedgerActor
+        from actors.momentum import MomentumEngine
+        from actors.orchestrator import Orchestrator
+        from actors.positions import PositionTracker
+        from actors.risk import RiskSupervisor
+        from actors.rpc_pool import RpcPool
+        from actors.ingest import Ingest
+
+        cfg = self.cfg
+        self.n_shards = n_shards
+        self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path)
+        self._spawn(names.RPC_POOL, RpcPool, self.chain["http"], cfg.rpc)
+        self._spawn(names.RISK, RiskSupervisor, cfg)
+        self._spawn(names.POSITIONS, PositionTracker, cfg)
+        self._spawn(names.EXECUTOR, Executor, cfg, self.chain)
+        self._spawn(names.MOMENTUM, MomentumEngine, cfg)
+        shard_cpu = max(0.0, min(1.0, (ray.cluster_resources().get("CPU", 1) - 0.5) / max(1, n_shards)))
+        for i in range(n_shards):
+            self._spawn(names.shard_name(i), AnalyzerShard, cfg, i, n_shards, num_cpus=round(shard_cpu, 2))
+        self._spawn(names.ORCHESTRATOR, Orchestrator, cfg)
+        await asyncio.gather(*(h.ping.remote() for h in self.handles.values()))
+        self._spawn(names.INGEST, Ingest, cfg, self.chain["ws"], n_shards)
+        await self.handles[names.INGEST].ping.remote()
+        if cfg.api.enabled:
+            try:
+                from actors.control import ControlPlane
+            except ImportError:
+                ControlPlane = None
+            if ControlPlane is not None:
+                self._spawn(names.CONTROL, ControlPlane, cfg)
+                await self.handles[names.CONTROL].ping.remote()
+        self.state = "running"
+        return {"actors": sorted(self.handles), "shards": n_shards}
+
+    def attach(self, n_shards: int) -> list[str]:
+        """After a Supervisor restart: find the running children again by name."""
+        self.n_shards = n_shards
+        for name in [names.LEDGER, names.RPC_POOL, names.RISK, names.POSITIONS, names.EXECUTOR, names.MOMENTUM,
+                     names.ORCHESTRATOR, names.INGEST, names.CONTROL, *map(names.shard_name, range(n_shards))]:
+            try:
+                self.handles[name] = ray.get_actor(name, namespace=self.namespace)
+            except ValueError:
+                pass
+        self.state = "running" if self.handles else self.state
+        return sorted(self.handles)
+
+    # --- watch ---------------------------------------------------------------------------------------------
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for name, h in list(self.handles.items()):
+                try:
+                    await asyncio.wait_for(asyncio.ensure_future(h.ping.remote()), timeout=5.0)
+                except Exception:
+                    # Ray restarts it (max_restarts=-1); we only count and report the outage.
+                    self.failed_pings[name] = self.failed_pings.get(name, 0) + 1
+
+    # --- status / stop -------------------------------------------------------------------------------------
+    async def status(self) -> dict:
+        out: dict = {"state": self.state, "uptime_s": round(time.time() - self.started_at, 1)}
+        calls = {
+            "ingest": (names.INGEST, "status"), "risk": (names.RISK, "status"), "positions": (names.POSITIONS, "status"),
+            "orchestrator": (names.ORCHESTRATOR, "status"), "executor": (names.EXECUTOR, "status"),
+            "momentum": (names.MOMENTUM, "status"), "ledger": (names.LEDGER, "summary"),
+        }
+        for key, (name, method) in calls.items():
+            h = self.handles.get(name)
+            if h is None:
+                continue
+            try:
+                out[key] = await asyncio.wait_for(asyncio.ensure_future(getattr(h, method).remote()), timeout=5.0)
+            except Exception as exc:
+                out[key] = {"error": type(exc).__name__}
+        shards = []
+        for i in range(self.n_shards):
+            h = self.handles.get(names.shard_name(i))
+            try:
+                shards.append(await asyncio.wait_for(asyncio.ensure_future(h.stats.remote()), timeout=5.0))
+            except Exception as exc:
+                shards.append({"error": type(exc).__name__})
+        out["shards"] = shards
+        out["tokens_tracked"] = sum(s.get("tokens", 0) for s in shards if isinstance(s, dict))
+        restarts = _restart_counts(self.namespace)
+        out["restarts"] = {n: restarts.get(n, 0) for n in self.handles}
+        out["actor_restarts"] = sum(out["restarts"].values())
+        out["failed_pings"] = dict(self.failed_pings)
+        return out
+
+    async def shutdown(self, settle: str | None = None) -> dict:
+        """Stop new entries, settle or report open positions, stop monitors, flush the ledger."""
+        self.state = "shutting_down"
+        settle = settle or self.cfg.execution.settle_on_shutdown
+        report: dict = {}
+        orch = self.handles.get(names.ORCHESTRATOR)
+        if orch is not None:
+            await orch.stop_entries.remote()
+        pos = self.handles.get(names.POSITIONS)
+        if pos is not None:
+            report["open_positions"] = await pos.settle.remote(settle)
+        ingest = self.handles.get(names.INGEST)
+        if ingest is not None:
+            await ingest.stop.remote()
+        if orch is not None:
+            await orch.stop.remote()
+        ledger = self.handles.get(names.LEDGER)
+        if ledger is not None:
+            await ledger.flush.remote()
+        report["status"] = await self.status()
+        self.state = "stopped"
+        return report
+
+    def kill_children(self) -> None:
+        for h in self.handles.values():
+            try:
+                ray.kill(h, no_restart=True)
+            except Exception:
+                pass
+        self.handles.clear()
+
+    def ping(self) -> str:
+        return "ok"
