@@ -93,8 +93,26 @@ def buy_exact_sol(state: CurveState, spendable: int, fees: CurveFees) -> BuyQuot
     tokens = min(tokens, state.real_token_reserves)
     if tokens <= 0:
         return BuyQuote(0, 0, 0, 0)
-    # The program charges the exact cost of the tokens it hands out, which never exceeds sol_in.
-    return buy_exact_tokens(state, tokens, fees)
+    # The program charges the exact cost of the tokens it hands out. That cost (n*vSol//(vTok-n) + 1) can reach
+    # sol_in + 1, and with two ceil fees on top the total can pass `spendable` by a lamport or two when the
+    # division is exact; then take the most tokens whose total still fits.
+    quote = buy_exact_tokens(state, tokens, fees)
+    if quote.total_sol > spendable:
+        tokens = min(tokens, _max_tokens_within(state, spendable, fees))
+        quote = buy_exact_tokens(state, tokens, fees) if tokens > 0 else BuyQuote(0, 0, 0, 0)
+    return quote
+
+
+def _max_tokens_within(state: CurveState, spendable: int, fees: CurveFees) -> int:
+    """Largest n whose cost plus fees is <= spendable: find the largest affordable cost c, then the largest n
+    with n*vSol//(vTok-n) + 1 <= c, i.e. n < c*vTok/(vSol+c)."""
+    c = spendable * BPS // (BPS + fees.total_bps(state.has_creator))
+    while c > 0 and c + sum(_fees(c, state, fees)) > spendable:
+        c -= 1
+    if c <= 0:
+        return 0
+    v_tok, v_sol = state.virtual_token_reserves, state.virtual_sol_reserves
+    return (c * v_tok + v_sol + c - 1) // (v_sol + c) - 1
 
 
 def sell(state: CurveState, amount: int, fees: CurveFees) -> SellQuote:
