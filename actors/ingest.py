@@ -102,6 +102,7 @@ class Ingest:
         self.shards = [ray.get_actor(names.shard_name(i)) for i in range(n_shards)]
         self._inflight: dict[int, list] = {i: [] for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
+        self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
         self._backoff = Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s)
         self._rng = random.Random()
         self._running = True
@@ -169,6 +170,8 @@ class Ingest:
             except (KeyError, TypeError, ValueError):
                 continue  # not a notification we understand: skip it, keep the connection
             if self.core.accept(program, sig, slot, value.get("err")):
+                if not self._queue:
+                    self._queue_since = time.time()
                 self._queue.append((sig, slot, value.get("logs") or []))
 
     async def _backfill_all(self) -> None:
@@ -211,8 +214,9 @@ class Ingest:
             if not self._queue:
                 continue
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            received_at, self._queue_since = self._queue_since, time.time()
             events, truncated = self.core.decode_batch(batch)
-            await self._dispatch(events)
+            await self._dispatch(events, received_at)
             for sig in truncated:
                 asyncio.create_task(self._fetch_truncated(sig))
 
@@ -224,13 +228,13 @@ class Ingest:
         except Exception as exc:
             log.warning("truncated tx %s: %s", sig, exc)
 
-    async def _dispatch(self, events: list) -> None:
+    async def _dispatch(self, events: list, received_at: float = 0.0) -> None:
         if not events:
             return
         self.last_event_ts = time.time()
         by_shard, launches, lifecycle = self.core.route(events)
         if launches:
-            ray.get_actor(names.ORCHESTRATOR).on_launches.remote(launches)
+            ray.get_actor(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts)
         if lifecycle:
             ray.get_actor(names.POSITIONS).on_lifecycle.remote(lifecycle)
         for i, evs in by_shard.items():

@@ -1,0 +1,177 @@
+"""AnalyzerShard actor: one of N hosts of ShardCore (pipelines/analysis), routed by a stable hash of the mint.
+
+Events come in batches from Ingest; the features of every token a batch touched go out, batched, to the
+MomentumEngine. In the background it reads each new mint's account (authorities, Token-2022 extensions) and,
+every 30 s, the real largest holders of active tokens, through RpcPool; it evicts dead tokens and checkpoints
+its state to disk so a restart resumes where it was.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import time
+from pathlib import Path
+
+import ray
+
+from actors import names
+from pipelines.analysis.shard import ShardCore
+from pipelines.chain.errors import DecodeError
+from pipelines.chain.mint import decode_mint, decode_token_account
+from pipelines.config import Config
+
+log = logging.getLogger("launchray.analyzer")
+FEATURE_FLUSH_S = 0.02
+MINT_READ_S = 0.25
+HOLDERS_EVERY_S = 30.0
+HOLDERS_PER_ROUND = 20
+REFRESH_S = 5.0
+EVICT_S = 10.0
+CHECKPOINT_S = 10.0
+
+
+def checkpoint_path(cfg: Config, index: int) -> Path:
+    return Path(cfg.ledger.path).parent / "checkpoints" / f"shard_{index}.pkl"
+
+
+@ray.remote(num_cpus=0)
+class AnalyzerShard:
+    def __init__(self, cfg: Config, index: int, n_shards: int) -> None:
+        self.cfg = cfg
+        self.index, self.n_shards = index, n_shards
+        self.core = ShardCore(cfg.analysis, cfg.risk.blacklist)
+        self.path = checkpoint_path(cfg, index)
+        self.restored = self._restore()
+        self._out: dict[str, object] = {}
+        self._holders_at: dict[str, float] = {}
+        self.reads = {"mint": 0, "holders": 0, "errors": 0}
+        loop = asyncio.get_event_loop()
+        self._tasks = [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop()),
+                       loop.create_task(self._maintenance_loop())]
+
+    def _restore(self) -> bool:
+        try:
+            with open(self.path, "rb") as fh:
+                self.core.restore(pickle.load(fh))
+            return True
+        except FileNotFoundError:
+            return False
+        except Exception as exc:   # a bad checkpoint costs history, never the shard
+            log.warning("shard %d: ignoring checkpoint %s: %s", self.index, self.path, exc)
+            return False
+
+    def checkpoint(self) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(self.core.snapshot(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)
+        return str(self.path)
+
+    # --- events in, features out -------------------------------------------------------------------------------
+    def ingest(self, events: list) -> int:
+        for f in self.core.ingest(events, time.time()):
+            self._out[f.mint] = f
+        return len(events)
+
+    async def _flush_loop(self) -> None:
+        momentum = None
+        while True:
+            await asyncio.sleep(FEATURE_FLUSH_S)
+            if not self._out:
+                continue
+            batch, self._out = list(self._out.values()), {}
+            momentum = momentum or ray.get_actor(names.MOMENTUM)
+            momentum.on_features.remote(batch)
+
+    # --- account reads -----------------------------------------------------------------------------------------
+    async def _reads_loop(self) -> None:
+        while True:
+            await asyncio.sleep(MINT_READ_S)
+            try:
+                await self._read_mints()
+                await self._read_holders()
+            except Exception as exc:
+                self.reads["errors"] += 1
+                log.debug("shard %d reads: %s", self.index, exc)
+
+    async def _read_mints(self) -> None:
+        mints = self.core.pending_mint_reads(100)
+        if not mints:
+            return
+        accts = await ray.get_actor(names.RPC_POOL).get_accounts.remote(mints)
+        now = time.time()
+        for mint, acct in accts.items():
+            if acct is None:
+                continue
+            try:
+                f = self.core.apply_mint_info(mint, decode_mint(acct["data"], acct["owner"]), now)
+            except DecodeError:
+                self.reads["errors"] += 1
+                continue
+            self.reads["mint"] += 1
+            if f is not None:
+                self._out[mint] = f
+
+    async def _read_holders(self) -> None:
+        now = time.time()
+        due = [m for m in list(reversed(self.core.tokens))[:200]
+               if now - self._holders_at.get(m, 0.0) >= HOLDERS_EVERY_S][:HOLDERS_PER_ROUND]
+        if not due:
+            return
+        rpc = ray.get_actor(names.RPC_POOL)
+        for mint in due:
+            self._holders_at[mint] = now
+            largest = await rpc.get_token_largest_accounts.remote(mint)
+            accounts = [x["address"] for x in largest]
+            accts = await rpc.get_accounts.remote(accounts)
+            holders = []
+            for x in largest:
+                a = accts.get(x["address"])
+                if a is None:
+                    continue
+                try:
+                    holders.append((decode_token_account(a["data"], a["owner"]).owner, int(x["amount"])))
+                except (DecodeError, ValueError, KeyError):
+                    continue
+            f = self.core.apply_holders(mint, holders, time.time())
+            self.reads["holders"] += 1
+            if f is not None:
+                self._out[mint] = f
+        for m in [m for m in self._holders_at if m not in self.core.tokens]:
+            del self._holders_at[m]
+
+    # --- maintenance -------------------------------------------------------------------------------------------
+    async def _maintenance_loop(self) -> None:
+        last_refresh = last_evict = last_ckpt = time.time()
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.time()
+            if now - last_refresh >= REFRESH_S:     # windows decay even when nobody trades
+                for f in self.core.refresh(now, active_within_s=self.cfg.analysis.evict_after_idle_s):
+                    self._out.setdefault(f.mint, f)
+                last_refresh = now
+            if now - last_evict >= EVICT_S:
+                self.core.evict(now)
+                last_evict = now
+            if now - last_ckpt >= CHECKPOINT_S:
+                await asyncio.get_event_loop().run_in_executor(None, self._checkpoint_quietly)
+                last_ckpt = now
+
+    def _checkpoint_quietly(self) -> None:
+        try:
+            self.checkpoint()
+        except OSError as exc:
+            log.warning("shard %d checkpoint failed: %s", self.index, exc)
+
+    def features(self, mint: str):
+        st = self.core.get(mint)
+        return None if st is None else st.features(time.time())
+
+    def stats(self) -> dict:
+        return {"index": self.index, "restored": self.restored, "reads": dict(self.reads), **self.core.stats()}
+
+    def ping(self) -> str:
+        return "ok"

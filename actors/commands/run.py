@@ -1,0 +1,96 @@
+"""`launchray run`: start Ray (local by default), the chain (embedded simnet unless RPC URLs are configured)
+and the whole actor system; trade until Ctrl+C / SIGTERM / --duration; shut down in order; print a summary."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+HELP = "run the trading system (embedded simnet + paper trading by default)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="sim", help="profile name in conf/ or a TOML path (default: sim)")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (default: run until Ctrl+C)")
+    p.add_argument("--summary-json", default="", help="write the final summary as JSON to this path")
+    p.add_argument("--confirm-live", action="store_true", help="required, with mode = \"live\", to trade real funds")
+    p.add_argument("--shards", type=int, default=0, help="analyzer shards (default: profile, else one per CPU)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def _fail(msg: str) -> int:
+    print(f"launchray run: {msg}", file=sys.stderr)
+    return 2
+
+
+def check_live(cfg, confirm_live: bool, env) -> str | None:
+    """Why live mode may not start (None when it may). Never includes key material."""
+    if cfg.execution.mode != "live":
+        return None
+    if not confirm_live:
+        return "mode = \"live\" trades real funds: add --confirm-live to the command line to proceed"
+    from actors.wallet import WalletError, load_wallet
+    try:
+        load_wallet(cfg.execution, env)
+    except WalletError as exc:
+        return f"live mode needs a wallet: {exc}"
+    return None
+
+
+def main(args: argparse.Namespace) -> int:
+    from pipelines.config import ConfigError, load_config
+    try:
+        cfg = load_config(args.profile)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    why = check_live(cfg, args.confirm_live, os.environ)
+    if why:
+        return _fail(why)
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    from actors.system import TradingSystem, progress_line
+
+    started_ray = not ray.is_initialized() and not cfg.ray.address
+    if not ray.is_initialized():
+        kw = {"namespace": cfg.ray.namespace, "log_to_driver": False, "configure_logging": False}
+        if cfg.ray.address:
+            ray.init(address=cfg.ray.address, **kw)
+        else:
+            ray.init(include_dashboard=cfg.ray.include_dashboard, **kw)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    system = TradingSystem(cfg, args.shards)
+    try:
+        info = system.start()
+        if system.chain.get("admin"):
+            print(f"simnet: {system.chain['http'][0]} (ws {system.chain['ws'][0]})", flush=True)
+        print(f"launchray: {len(info['actors'])} actors up ({system.n_shards} shards), mode {cfg.execution.mode}, "
+              f"ledger {cfg.ledger.path}", flush=True)
+        deadline = time.time() + args.duration if args.duration > 0 else float("inf")
+        last = 0.0
+        try:
+            while not stop.is_set() and time.time() < deadline:
+                stop.wait(min(1.0, max(0.0, deadline - time.time())))
+                if not args.quiet and time.time() - last >= 5:
+                    last = time.time()
+                    print(progress_line(system.status()), flush=True)
+        except KeyboardInterrupt:
+            pass
+        print("launchray: shutting down (stop entries, settle positions, stop monitors, flush ledger)", flush=True)
+        summary = system.stop()
+        print(json.dumps(summary, indent=2), flush=True)
+        if args.summary_json:
+            Path(args.summary_json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.summary_json).write_text(json.dumps(summary, indent=2))
+        return 0
+    finally:
+        system.teardown()
+        if started_ray:
+            ray.shutdown()

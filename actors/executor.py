@@ -1,0 +1,304 @@
+"""Executor actor: turns approved entries and exit signals into orders, and orders into fills.
+
+Every order's intent is in the ledger before anything is sent. Modes: paper (fill at the quote computed from
+fresh on-chain state, fees and the slippage model included), dry_run (record the decision only), live (build,
+simulate, sign, send over RPC or as a Jito bundle, confirm; direct pump.fun instructions on the curve, Jupiter
+after migration). Open orders left by a crash are reconciled with the chain when this actor starts.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+
+import ray
+
+from actors import names
+from actors.chain_reader import ChainReader
+from actors.live_sender import LiveSender, SendError
+from pipelines.chain import programs as P
+from pipelines.chain.curve import buy_exact_sol, sell
+from pipelines.chain.intents import PumpBuyExactSol, PumpSell
+from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
+from pipelines.config import Config
+from pipelines.desk import entry_order, exit_order
+from pipelines.fill_from_tx import fill_from_transaction
+from pipelines.fills import PaperFillModel, Rejection
+from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
+from pipelines.orders import StaticChainView, reconcile_steps, transition
+
+log = logging.getLogger("launchray.executor")
+
+
+@ray.remote(num_cpus=0)
+class Executor:
+    def __init__(self, cfg: Config, chain: dict) -> None:
+        self.cfg = cfg
+        self.mode = cfg.execution.mode
+        self.ledger = ray.get_actor(names.LEDGER)
+        self.rpc = ray.get_actor(names.RPC_POOL)
+        self.reader = ChainReader(self.rpc)
+        self.fill_model = PaperFillModel(cfg.execution)
+        self.sender: LiveSender | None = None
+        if self.mode == "live":
+            from actors.wallet import load_wallet
+            ex = cfg.execution
+            self.sender = LiveSender(
+                self.rpc, load_wallet(ex, os.environ), jito_url=ex.jito_url or chain.get("jito", ""),
+                jupiter_url=ex.jupiter_url or chain.get("jupiter", ""), use_jito=ex.use_jito,
+                tip_lamports=ex.jito_tip_lamports, cu_limit=ex.compute_unit_limit,
+                cu_price=ex.priority_fee_micro_lamports, simulate=ex.simulate_before_send,
+                confirm_timeout_s=ex.confirm_timeout_s)
+        self.in_flight = 0
+        self.counts: dict[str, int] = {}
+        self.detect_to_send_ms: list[float] = []
+        self._reconcile = asyncio.get_event_loop().create_task(self._reconcile_on_start())
+
+    def _count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    # --- start-up reconciliation ----------------------------------------------------------------------------
+    async def _reconcile_on_start(self) -> None:
+        try:
+            orders = await self.ledger.open_orders.remote()
+            if not orders:
+                return
+            sigs = [o.signature for o in orders if o.signature]
+            statuses: dict = {}
+            height = 0
+            if sigs:
+                for sig, st in zip(sigs, await self.rpc.get_signature_statuses.remote(sigs)):
+                    if st is not None:
+                        statuses[sig] = (st.get("slot", 0), st.get("err"), st.get("confirmationStatus") or "")
+                height = await self.rpc.get_block_height.remote()
+            view = StaticChainView(statuses, height)
+            now = time.time()
+            for order in orders:
+                steps = reconcile_steps(order, view, now)
+                if not steps:
+                    continue
+                await self.ledger.record_batch.remote(orders=steps)
+                final = steps[-1]
+                self._count(f"reconciled_{final.state.value}")
+                if final.state is OrderState.CONFIRMED and self.sender is not None:
+                    await self._book_live_fill(final)
+                elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
+                    await self._undo(final)
+        except Exception as exc:
+            log.error("reconciliation failed: %s", exc)
+
+    async def _undo(self, order: Order) -> None:
+        if order.side is Side.BUY and order.reservation_id:
+            await ray.get_actor(names.RISK).release.remote(order.reservation_id)
+        elif order.side is Side.SELL:
+            await ray.get_actor(names.POSITIONS).exit_failed.remote(order.mint)
+
+    # --- entries ---------------------------------------------------------------------------------------------
+    async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0) -> dict:
+        self.in_flight += 1
+        try:
+            return await self._entry(opp, reservation, detected_at)
+        finally:
+            self.in_flight -= 1
+
+    async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float) -> dict:
+        risk = ray.get_actor(names.RISK)
+        existing = await self.ledger.entry_order_for.remote(opp.id)
+        if existing is not None:        # a retried call after a restart: never buy the same opportunity twice
+            self._count("duplicate_entry")
+            return {"status": "duplicate", "order_id": existing.id}
+        try:
+            view = await self.reader.curve(opp.mint)
+        except Exception as exc:
+            await risk.release.remote(reservation.id)
+            self._count("state_unavailable")
+            return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
+        if view is None or view.curve.complete:
+            await risk.release.remote(reservation.id)
+            self._count("not_on_curve")
+            return {"status": "refused", "reason": "no active curve"}
+        now = time.time()
+        spend = max(0, reservation.lamports - self.fill_model.tx_fee_lamports())
+        expected = buy_exact_sol(view.curve.state(), spend, view.fees).tokens
+        order = entry_order(opp, reservation, self.mode, self.fill_model.tx_fee_lamports(), expected,
+                            self.cfg.execution.slippage_bps, now)
+        await self.ledger.record_order.remote(order)          # durable intent before anything is sent
+        if detected_at:
+            self.detect_to_send_ms.append((time.time() - detected_at) * 1000)
+            del self.detect_to_send_ms[:-10_000]
+        if self.mode == "dry_run":
+            await self._fail(order, "dry_run")
+            return {"status": "dry_run", "order_id": order.id}
+        if self.mode == "paper":
+            return await self._paper(order, view)
+        return await self._live_curve(order, view)
+
+    # --- exits -----------------------------------------------------------------------------------------------
+    async def execute_exit(self, signal: ExitSignal) -> dict:
+        positions = ray.get_actor(names.POSITIONS)
+        pos = await positions.get.remote(signal.mint)
+        if pos is None or not pos.is_open:
+            return {"status": "no_position"}
+        try:
+            curve = await self.reader.curve(signal.mint)
+            pool = await self.reader.pool(signal.mint) if curve is None or curve.curve.complete else None
+        except Exception as exc:
+            await positions.exit_failed.remote(signal.mint)
+            return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
+        tokens = min(signal.tokens, pos.tokens)
+        if pool is not None:
+            from pipelines.chain.amm import pumpswap_sell
+            f = pool.fees
+            expected = pumpswap_sell(tokens, pool.base_reserve, pool.quote_reserve, f.lp_fee_bps, f.protocol_fee_bps,
+                                     f.creator_fee_bps, has_creator=pool.pool.has_coin_creator).net_quote
+        elif curve is not None and not curve.curve.complete:
+            expected = sell(curve.curve.state(), tokens, curve.fees).net_sol
+        else:
+            await positions.exit_failed.remote(signal.mint)
+            return {"status": "refused", "reason": "no market for the token"}
+        order = await self._fresh_exit_order(pos, ExitSignal(signal.mint, signal.reason, tokens, signal.urgent), expected)
+        await self.ledger.record_order.remote(order)
+        if self.mode == "dry_run":
+            await self._fail(order, "dry_run")
+            return {"status": "dry_run", "order_id": order.id}
+        if self.mode == "paper":
+            return await self._paper(order, curve if pool is None else None, pool)
+        if pool is not None:
+            return await self._live_jupiter_sell(order)
+        return await self._live_curve(order, curve)
+
+    async def _fresh_exit_order(self, pos, signal: ExitSignal, expected: int) -> Order:
+        """Exit ids are deterministic; a retry after a failed attempt takes the next attempt number."""
+        for attempt in range(100):
+            order = exit_order(pos, signal, self.mode, expected, self.cfg.execution.slippage_bps, time.time(), attempt)
+            prior = await self.ledger.get_order.remote(order.id)
+            if prior is None or prior.state not in (OrderState.FAILED, OrderState.EXPIRED):
+                return order
+        raise RuntimeError(f"too many failed exit attempts for {pos.mint}")
+
+    # --- paper -----------------------------------------------------------------------------------------------
+    async def _paper(self, order: Order, curve_view=None, pool_view=None) -> dict:
+        latency = self.cfg.execution.paper_latency_ms / 1000
+        if latency > 0:       # the state the order lands on is the state after our latency
+            await asyncio.sleep(latency)
+            if curve_view is not None:
+                curve_view = await self.reader.curve(order.mint) or curve_view
+            elif pool_view is not None:
+                pool_view = await self.reader.pool(order.mint) or pool_view
+        now = time.time()
+        fm = self.fill_model
+        if pool_view is not None:
+            p = pool_view
+            result = (fm.fill_sell_pool(order, p.pool, p.base_reserve, p.quote_reserve, p.fees, p.slot, now)
+                      if order.side is Side.SELL else
+                      fm.fill_buy_pool(order, p.pool, p.base_reserve, p.quote_reserve, p.fees, p.slot, now))
+        elif order.side is Side.BUY:
+            result = fm.fill_buy(order, curve_view.curve, curve_view.fees, curve_view.slot, now)
+        else:
+            result = fm.fill_sell(order, curve_view.curve, curve_view.fees, curve_view.slot, now)
+        submitted = transition(order, OrderState.SUBMITTED, now)
+        if isinstance(result, Rejection):
+            await self._fail(submitted, result.reason)
+            return {"status": "rejected", "reason": result.reason, "order_id": order.id}
+        return await self._book(submitted, result)
+
+    async def _book(self, submitted: Order, fill: Fill) -> dict:
+        confirmed = transition(submitted, OrderState.CONFIRMED, fill.ts, signature=fill.signature or submitted.signature)
+        await self.ledger.record_batch.remote(orders=[submitted, confirmed], fills=[fill])
+        self._count(f"filled_{fill.side.value}")
+        booked = await ray.get_actor(names.POSITIONS).on_fill.remote(fill, confirmed)
+        return {"status": "filled", "order_id": confirmed.id, "tokens": fill.tokens, "lamports": fill.lamports,
+                "slot": fill.slot, **booked}
+
+    async def _fail(self, order: Order, reason: str) -> None:
+        failed = transition(order, OrderState.FAILED, time.time(), error=reason)
+        steps = [failed] if order.state is OrderState.INTENT or order.state is OrderState.SUBMITTED else []
+        if order.state is OrderState.SUBMITTED:
+            steps = [order, failed]
+        await self.ledger.record_batch.remote(orders=steps)
+        self._count(f"failed_{reason}")
+        await self._undo(failed)
+
+    # --- live ------------------------------------------------------------------------------------------------
+    async def _live_curve(self, order: Order, view) -> dict:
+        s = self.sender
+        assert s is not None
+        creator = view.curve.creator
+        try:
+            if order.side is Side.BUY:
+                intent = PumpBuyExactSol(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient,
+                                         creator=creator, spendable_sol_in=order.amount, min_tokens_out=order.limit,
+                                         token_program=view.token_program)
+                build = build_buy_exact_sol_tx
+            else:
+                intent = PumpSell(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient, creator=creator,
+                                  amount=order.amount, min_sol_output=order.limit, token_program=view.token_program)
+                build = build_sell_tx
+            blockhash, last_valid = await s.blockhash()
+            tx = build(intent, s.keypair, blockhash, compute_unit_limit=s.cu_limit,
+                       compute_unit_price=s.cu_price or None, tip=await s.tip())
+            await s.simulate(tx)
+        except (SendError, ValueError) as exc:
+            await self._fail(order, f"build/simulate: {exc}")
+            return {"status": "rejected", "reason": str(exc), "order_id": order.id}
+        return await self._send_and_confirm(order, tx, last_valid)
+
+    async def _live_jupiter_sell(self, order: Order) -> dict:
+        s = self.sender
+        assert s is not None
+        try:
+            tx, last_valid, _ = await s.jupiter_swap_tx(order.mint, P.WSOL_MINT, order.amount,
+                                                        self.cfg.execution.slippage_bps)
+            await s.simulate(tx)
+        except (SendError, ValueError, KeyError) as exc:
+            await self._fail(order, f"jupiter: {exc}")
+            return {"status": "rejected", "reason": str(exc), "order_id": order.id}
+        return await self._send_and_confirm(order, tx, last_valid)
+
+    async def _send_and_confirm(self, order: Order, tx, last_valid: int) -> dict:
+        s = self.sender
+        submitted = transition(order, OrderState.SUBMITTED, time.time(), signature=str(tx.signatures[0]),
+                               last_valid_block_height=last_valid)
+        await self.ledger.record_order.remote(submitted)      # signature durable before the tx leaves
+        try:
+            await s.send(tx)
+        except Exception as exc:   # not sent for sure? leave it to confirmation: it may still have landed
+            log.warning("send %s: %s", submitted.id, type(exc).__name__)
+        outcome, err = await s.confirm(submitted.signature, last_valid)
+        now = time.time()
+        if outcome == "confirmed":
+            return await self._book_live_fill(submitted)
+        state = {"failed": OrderState.FAILED, "expired": OrderState.EXPIRED}.get(outcome, OrderState.UNRESOLVED)
+        final = transition(submitted, state, now, error=str(err) if err else outcome)
+        await self.ledger.record_order.remote(final)
+        self._count(f"live_{outcome}")
+        if state is not OrderState.UNRESOLVED:
+            await self._undo(final)
+        return {"status": outcome, "order_id": order.id, "signature": submitted.signature}
+
+    async def _book_live_fill(self, order: Order) -> dict:
+        s = self.sender
+        tx = await self.rpc.get_transaction.remote(order.signature, "json")
+        if tx is None:
+            return {"status": "unresolved", "order_id": order.id}
+        fill = fill_from_transaction(tx, order.id, s.address, order.mint, order.side, time.time())
+        if order.state is OrderState.CONFIRMED:   # confirmed by reconciliation: record the fill only
+            await self.ledger.record_fill.remote(fill)
+            await ray.get_actor(names.POSITIONS).on_fill.remote(fill, order)
+            return {"status": "filled", "order_id": order.id}
+        return await self._book(order, fill)
+
+    # --- status ----------------------------------------------------------------------------------------------
+    def status(self) -> dict:
+        lat = sorted(self.detect_to_send_ms[-5000:])
+        out = {"mode": self.mode, "in_flight": self.in_flight, "counts": dict(self.counts)}
+        if lat:
+            out["detect_to_send_ms_p50"] = round(lat[len(lat) // 2], 2)
+            out["detect_to_send_ms_p95"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.95))], 2)
+        if self.sender is not None:
+            out["wallet"] = self.sender.address
+        return out
+
+    def ping(self) -> str:
+        return "ok"

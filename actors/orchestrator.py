@@ -1,0 +1,197 @@
+"""Orchestrator actor: the 10 ms decision loop over the priority queue (pipelines/decision_queue.py).
+
+Each tick hands out what may start now (cancels, then exits, then entries up to the concurrency cap) and
+starts each as its own task: approval + reservation is one RiskSupervisor call, execution is fire-and-track on
+the Executor, so the loop itself never waits on anything. Launches and exits do not wait for the next tick:
+they are dispatched the moment they arrive (the sniper path and emergency exits).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import ray
+
+from actors import names
+from pipelines.config import Config
+from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
+from pipelines.messages import ExitSignal, Opportunity
+from pipelines.scoring.sniper import Sniper
+from pipelines.strategy_weights import StrategyWeights
+
+log = logging.getLogger("launchray.orchestrator")
+LAMPORTS = 1_000_000_000
+MAX_ACTIONS_PER_TICK = 64
+
+
+@ray.remote(num_cpus=0)
+class Orchestrator:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        now = time.time()
+        self.weights = StrategyWeights(cfg.scoring, now)
+        self.queue = DecisionQueue(cfg.orchestrator, cfg.scoring, self.weights)
+        self.sniper = Sniper(cfg.scoring, cfg.analysis, cfg.risk.blacklist)
+        self.sniper_enabled = "sniper" in cfg.orchestrator.strategies
+        self.momentum_enabled = "momentum" in cfg.orchestrator.strategies
+        self.entries_enabled = True
+        self.paused = False
+        self.running = True
+        self.in_flight = 0
+        self.periods_ms: list[float] = []
+        self.tick_ms: list[float] = []
+        self.counts: dict[str, int] = {}
+        self.rejections: dict[str, int] = {}
+        self.detected_at: dict[str, float] = {}
+        self.results: dict[str, dict] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._loop = asyncio.get_event_loop().create_task(self._run_loop())
+        self._capital = asyncio.get_event_loop().create_task(self._capital_loop())
+
+    def _count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+    async def _run_loop(self) -> None:
+        period = self.cfg.orchestrator.loop_ms / 1000
+        last = time.perf_counter()
+        deadline = last
+        while self.running:
+            deadline += period
+            await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+            t = time.perf_counter()
+            self.periods_ms.append((t - last) * 1000)
+            last = t
+            if t - deadline > period:          # fell behind (GC, a burst): re-anchor instead of bursting
+                deadline = t
+            self._tick(time.time())
+            self.tick_ms.append((time.perf_counter() - t) * 1000)
+            if len(self.periods_ms) > 20_000:
+                del self.periods_ms[:10_000], self.tick_ms[:10_000]
+
+    def _tick(self, now: float) -> None:
+        self.weights.adapt(now)
+        for action in self.queue.pop_ready(now, self.in_flight, MAX_ACTIONS_PER_TICK):
+            if action.kind == ENTRY and (not self.entries_enabled or self.paused):
+                self.queue.finish(action.mint)
+                self._count("entries_dropped_paused")
+                continue
+            task = asyncio.get_event_loop().create_task(self._start(action))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _start(self, action: Action) -> None:
+        try:
+            if action.kind == ENTRY:
+                await self._enter(action.opportunity)
+            elif action.kind == EXIT:
+                self._count(f"exit_{action.exit.reason}")
+                result = await ray.get_actor(names.EXECUTOR).execute_exit.remote(action.exit)
+                self._count(f"exit_result_{result.get('status')}")
+            elif action.kind == CANCEL:
+                self._count("cancel")
+        except Exception as exc:   # an actor restarting mid-call: counted, the loop goes on
+            self._count(f"error_{type(exc).__name__}")
+            log.warning("action %s %s failed: %s", action.kind, action.mint, exc)
+            if action.kind == EXIT:
+                ray.get_actor(names.POSITIONS).exit_failed.remote(action.mint)
+        finally:
+            if action.kind == ENTRY:
+                self.queue.finish(action.mint)
+
+    async def _enter(self, opp: Opportunity) -> None:
+        decision = await ray.get_actor(names.RISK).approve_and_reserve.remote(opp)
+        if not decision.approved:
+            self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
+            return
+        self._count("approved")
+        self.in_flight += 1
+        try:
+            result = await ray.get_actor(names.EXECUTOR).execute_entry.remote(
+                opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0))
+            self._count(f"entry_{result.get('status')}")
+            self.results[opp.id] = result
+            if len(self.results) > 1000:
+                self.results.pop(next(iter(self.results)))
+        finally:
+            self.in_flight -= 1
+
+    async def _capital_loop(self) -> None:
+        while self.running:
+            await asyncio.sleep(1.0)
+            try:
+                st = await ray.get_actor(names.RISK).status.remote()
+                self.queue.set_available_capital(int(st.get("available", 0)))
+            except Exception:
+                pass
+
+    # --- inputs ------------------------------------------------------------------------------------------------
+    def on_launches(self, launches: list, received_at: float = 0.0) -> int:
+        """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick."""
+        if not self.sniper_enabled or not self.entries_enabled or self.paused:
+            return 0
+        now = time.time()
+        size = int(self.cfg.execution.sniper_buy_sol * LAMPORTS)
+        pushed = 0
+        for launch in launches:
+            opp = self.sniper.on_launch(launch, now, size)
+            if opp is not None and self.queue.push_opportunity(opp, now):
+                self.detected_at[opp.mint] = received_at or now
+                pushed += 1
+        self._count("sniper_opportunities", pushed)
+        if pushed:
+            self._tick(now)
+        return pushed
+
+    def on_opportunities(self, opps: list[Opportunity]) -> int:
+        if not self.momentum_enabled:
+            return 0
+        now = time.time()
+        pushed = sum(1 for o in opps if self.queue.push_opportunity(o, now))
+        self._count("momentum_opportunities", pushed)
+        return pushed
+
+    def push_exit(self, signal: ExitSignal) -> None:
+        self.queue.push_exit(signal)
+        self._tick(time.time())
+
+    def on_closed(self, strategy: str, pnl_lamports: int) -> None:
+        self.weights.record(strategy, pnl_lamports)
+        self._count("closed_win" if pnl_lamports > 0 else "closed_loss")
+
+    # --- control -------------------------------------------------------------------------------------------------
+    def stop_entries(self) -> None:
+        self.entries_enabled = False
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.entries_enabled = True
+
+    def update_config(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.queue.update_config(cfg.orchestrator, cfg.scoring)
+        self.weights.update_config(cfg.scoring)
+
+    async def stop(self) -> None:
+        self.running = False
+        self.entries_enabled = False
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
+
+    def status(self) -> dict:
+        def pct(xs: list[float], q: float) -> float:
+            xs = sorted(xs)
+            return round(xs[min(len(xs) - 1, int(len(xs) * q))], 3) if xs else 0.0
+        recent = self.periods_ms[-5000:]
+        return {"entries_enabled": self.entries_enabled, "paused": self.paused, "in_flight": self.in_flight,
+                "loop_period_ms_p50": pct(recent, 0.5), "loop_period_ms_p99": pct(recent, 0.99),
+                "tick_ms_p99": pct(self.tick_ms[-5000:], 0.99), "queue": self.queue.stats(),
+                "counts": dict(self.counts), "rejections": dict(self.rejections),
+                "strategy_bonus": self.weights.bonuses()}
+
+    def ping(self) -> str:
+        return "ok"

@@ -1,0 +1,121 @@
+"""RiskSupervisor actor: hosts the RiskBook (pipelines/risk) and keeps its counters durable.
+
+approve_and_reserve contains no await, so on this async actor's single event loop it runs to completion
+before any other call: one atomic decision per opportunity, however many callers ask at once.
+The book is written to the ledger (fire-and-forget, in call order) after every change and restored on start.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import ray
+
+from actors import names
+from pipelines.config import Config
+from pipelines.desk import RiskBooking, apply_risk_booking
+from pipelines.messages import Decision, Fill, Opportunity
+from pipelines.risk import RiskBook
+
+SNAPSHOT_KEY = "risk_book"
+
+
+@ray.remote(num_cpus=0)
+class RiskSupervisor:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.ledger = ray.get_actor(names.LEDGER)
+        now = time.time()
+        counters = ray.get(self.ledger.load_counters.remote())
+        snap = counters.get(SNAPSHOT_KEY)
+        self.book = RiskBook.restore(snap, cfg.risk, now) if snap else RiskBook(cfg.risk, now)
+        self.restored = bool(snap)
+        self.reserve_us: list[float] = []
+        self.decisions: dict[str, int] = {}
+        self._dirty = False
+        self._task = asyncio.get_event_loop().create_task(self._housekeeping())
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    def _persist(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.ledger.save_counters.remote({SNAPSHOT_KEY: self.book.snapshot()}, time.time())
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            if self.book.expire(time.time()):
+                self._changed()
+            self._persist()
+
+    # --- the hot path ------------------------------------------------------------------------------------------
+    def approve_and_reserve(self, opp: Opportunity) -> Decision:
+        t0 = time.perf_counter()
+        decision = self.book.approve_and_reserve(opp, time.time())
+        self.reserve_us.append((time.perf_counter() - t0) * 1e6)
+        if len(self.reserve_us) > 10_000:
+            del self.reserve_us[:5_000]
+        self.decisions[decision.reason] = self.decisions.get(decision.reason, 0) + 1
+        if decision.approved:
+            self._changed()
+            self._persist()   # durable before the executor can spend it
+        return decision
+
+    def release(self, reservation_id: str) -> bool:
+        released = self.book.release(reservation_id) is not None
+        if released:
+            self._changed()
+        return released
+
+    def apply_booking(self, booking: RiskBooking) -> bool:
+        applied = apply_risk_booking(booking, self.book, time.time())
+        if applied:
+            self._changed()
+            self._persist()
+        return applied
+
+    def mark_to_market(self, unrealized: dict[str, int]) -> None:
+        self.book.mark_to_market(unrealized, time.time())
+        self._changed()
+
+    # --- operator controls -------------------------------------------------------------------------------------
+    def kill(self, flatten: bool = False) -> tuple[str, ...]:
+        mints = self.book.kill(flatten)
+        self._changed()
+        self._persist()
+        return mints
+
+    def halt(self) -> None:
+        self.book.halt(); self._changed(); self._persist()
+
+    def pause(self) -> None:
+        self.book.pause(); self._changed(); self._persist()
+
+    def resume(self) -> None:
+        self.book.resume(); self._changed(); self._persist()
+
+    def reset_halt(self) -> None:
+        self.book.reset_halt(); self._changed(); self._persist()
+
+    def update_config(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.book.update_config(cfg.risk)
+        self._changed()
+
+    def status(self) -> dict:
+        lat = sorted(self.reserve_us[-2000:])
+        out = dict(self.book.status(time.time()))
+        out["decisions"] = dict(self.decisions)
+        if lat:
+            out["reserve_us_p50"] = round(lat[len(lat) // 2], 1)
+            out["reserve_us_p99"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1)
+        out["restored"] = self.restored
+        return out
+
+    def ping(self) -> str:
+        return "ok"
+
+
+__all__ = ["RiskSupervisor", "Fill"]

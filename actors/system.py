@@ -1,0 +1,114 @@
+"""TradingSystem: starts the chain (embedded simnet unless RPC URLs are configured) and the Supervisor with
+every actor, reports status, and shuts down in order. `launchray run`, the acceptance tests, benchmarks and
+notebooks all use this one code path. Ray must be initialised by the caller.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import ray
+
+from actors import names
+from actors.simnet_host import SimnetHost
+from actors.supervisor import Supervisor
+from pipelines.config import Config
+
+LAMPORTS = 1_000_000_000
+
+
+def _section(st: dict, key: str) -> dict:
+    v = st.get(key)
+    return v if isinstance(v, dict) else {}
+
+
+def progress_line(st: dict) -> str:
+    led, ing, mom, risk = (_section(st, k) for k in ("ledger", "ingest", "momentum", "risk"))
+    pnl = (risk.get("realized_pnl", 0) or 0) / LAMPORTS
+    return (f"[{st.get('uptime_s', 0):>6.0f}s] launches {ing.get('launches_seen', 0)} | tokens "
+            f"{st.get('tokens_tracked', 0)} | signals {mom.get('opportunities', 0)} | orders {led.get('orders', 0)} | "
+            f"open {risk.get('open_positions', 0)} | pnl {pnl:+.4f} SOL | restarts {st.get('actor_restarts', 0)}")
+
+
+def build_summary(st: dict, truth: dict | None) -> dict:
+    led, ing, mom, orch = (_section(st, k) for k in ("ledger", "ingest", "momentum", "orchestrator"))
+    sniper = (orch.get("counts") or {}).get("sniper_opportunities", 0)
+    return {
+        "launches_seen": ing.get("launches_seen", 0),
+        "launches_on_chain": len(truth.get("launches", [])) if truth is not None else None,
+        "signals": mom.get("opportunities", 0) + sniper,
+        "orders": led.get("orders", 0),
+        "fills": led.get("fills", 0),
+        "positions_opened": led.get("positions_opened", 0),
+        "positions_closed": led.get("positions_closed", 0),
+        "realized_pnl_sol": round(led.get("realized_pnl_lamports", 0) / LAMPORTS, 9),
+        "actor_restarts": st.get("actor_restarts", 0),
+        "duplicate_orders": led.get("duplicate_orders", 0),
+        "ledger_path": led.get("ledger_path", ""),
+    }
+
+
+class TradingSystem:
+    def __init__(self, cfg: Config, n_shards: int = 0) -> None:
+        self.cfg = cfg
+        self.ns = cfg.ray.namespace
+        self.n_shards = n_shards or cfg.ray.shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.simnet = None
+        self.supervisor = None
+        self.chain: dict = {}
+        self.info: dict = {}
+
+    def start(self, start_market: bool = True) -> dict:
+        cfg = self.cfg
+        Path(cfg.ledger.path).parent.mkdir(parents=True, exist_ok=True)
+        if cfg.chain.source == "simnet":
+            self.simnet = SimnetHost.options(name=names.SIMNET, namespace=self.ns, num_cpus=0,
+                                             get_if_exists=True).remote(cfg)
+            self.chain = ray.get(self.simnet.start.remote())
+        else:
+            self.chain = {"http": list(cfg.chain.rpc_http), "ws": list(cfg.chain.rpc_ws),
+                          "jupiter": cfg.execution.jupiter_url, "jito": cfg.execution.jito_url, "admin": ""}
+        self.supervisor = Supervisor.options(name=names.SUPERVISOR, namespace=self.ns, lifetime="detached",
+                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(cfg, self.chain)
+        self.info = ray.get(self.supervisor.start.remote(self.n_shards))
+        if self.simnet is not None and start_market:
+            time.sleep(0.5)   # let Ingest's subscriptions settle before the market starts launching
+            ray.get(self.simnet.start_market.remote())
+        return self.info
+
+    def status(self) -> dict:
+        return ray.get(self.supervisor.status.remote())
+
+    def actor(self, name: str):
+        return ray.get_actor(name, namespace=self.ns)
+
+    def stop(self) -> dict:
+        """Stop the market, let the last notifications arrive, shut down in order; returns the summary."""
+        truth = None
+        if self.simnet is not None:
+            ray.get(self.simnet.stop_market.remote())
+            time.sleep(1.0)
+            truth = ray.get(self.simnet.ground_truth.remote())
+        report = ray.get(self.supervisor.shutdown.remote())
+        summary = build_summary(report["status"], truth)
+        summary["open_positions"] = report.get("open_positions", [])
+        self.last_status = report["status"]
+        self.ground_truth = truth
+        return summary
+
+    def teardown(self) -> None:
+        """Kill every actor this system started (after stop(), or on an error path)."""
+        if self.supervisor is not None:
+            try:
+                ray.get(self.supervisor.kill_children.remote(), timeout=10)
+                ray.kill(self.supervisor, no_restart=True)
+            except Exception:
+                pass
+            self.supervisor = None
+        if self.simnet is not None:
+            try:
+                ray.get(self.simnet.stop.remote(), timeout=10)
+                ray.kill(self.simnet, no_restart=True)
+            except Exception:
+                pass
+            self.simnet = None
