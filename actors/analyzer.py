@@ -40,6 +40,7 @@ def checkpoint_path(cfg: Config, index: int) -> Path:
 class AnalyzerShard:
     def __init__(self, cfg: Config, index: int, n_shards: int) -> None:
         self.cfg = cfg
+        self.peers = names.Peers(cfg.ray.namespace)
         self.index, self.n_shards = index, n_shards
         self.core = ShardCore(cfg.analysis, cfg.risk.blacklist)
         self.path = checkpoint_path(cfg, index)
@@ -83,7 +84,7 @@ class AnalyzerShard:
             if not self._out:
                 continue
             batch, self._out = list(self._out.values()), {}
-            momentum = momentum or ray.get_actor(names.MOMENTUM)
+            momentum = momentum or self.peers(names.MOMENTUM)
             momentum.on_features.remote(batch)
 
     # --- account reads -----------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class AnalyzerShard:
         mints = self.core.pending_mint_reads(100)
         if not mints:
             return
-        accts = await ray.get_actor(names.RPC_POOL).get_accounts.remote(mints)
+        accts = await self.peers(names.RPC_POOL).get_accounts.remote(mints)
         now = time.time()
         for mint, acct in accts.items():
             if acct is None:
@@ -121,7 +122,7 @@ class AnalyzerShard:
                if now - self._holders_at.get(m, 0.0) >= HOLDERS_EVERY_S][:HOLDERS_PER_ROUND]
         if not due:
             return
-        rpc = ray.get_actor(names.RPC_POOL)
+        rpc = self.peers(names.RPC_POOL)
         for mint in due:
             self._holders_at[mint] = now
             largest = await rpc.get_token_largest_accounts.remote(mint)
@@ -170,8 +171,18 @@ class AnalyzerShard:
         st = self.core.get(mint)
         return None if st is None else st.features(time.time())
 
+    def update_config(self, cfg: Config) -> None:
+        """Runtime change (control API): safety thresholds and blacklists apply to every tracked token."""
+        self.cfg = cfg
+        self.core.update_config(cfg.analysis, cfg.risk.blacklist)
+
     def stats(self) -> dict:
         return {"index": self.index, "restored": self.restored, "reads": dict(self.reads), **self.core.stats()}
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

@@ -35,9 +35,10 @@ log = logging.getLogger("launchray.executor")
 class Executor:
     def __init__(self, cfg: Config, chain: dict) -> None:
         self.cfg = cfg
+        self.peers = names.Peers(cfg.ray.namespace)
         self.mode = cfg.execution.mode
-        self.ledger = ray.get_actor(names.LEDGER)
-        self.rpc = ray.get_actor(names.RPC_POOL)
+        self.ledger = self.peers(names.LEDGER)
+        self.rpc = self.peers(names.RPC_POOL)
         self.reader = ChainReader(self.rpc)
         self.fill_model = PaperFillModel(cfg.execution)
         self.sender: LiveSender | None = None
@@ -90,9 +91,9 @@ class Executor:
 
     async def _undo(self, order: Order) -> None:
         if order.side is Side.BUY and order.reservation_id:
-            await ray.get_actor(names.RISK).release.remote(order.reservation_id)
+            await self.peers(names.RISK).release.remote(order.reservation_id)
         elif order.side is Side.SELL:
-            await ray.get_actor(names.POSITIONS).exit_failed.remote(order.mint)
+            await self.peers(names.POSITIONS).exit_failed.remote(order.mint)
 
     # --- entries ---------------------------------------------------------------------------------------------
     async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0) -> dict:
@@ -103,7 +104,7 @@ class Executor:
             self.in_flight -= 1
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float) -> dict:
-        risk = ray.get_actor(names.RISK)
+        risk = self.peers(names.RISK)
         existing = await self.ledger.entry_order_for.remote(opp.id)
         if existing is not None:        # a retried call after a restart: never buy the same opportunity twice
             self._count("duplicate_entry")
@@ -136,7 +137,7 @@ class Executor:
 
     # --- exits -----------------------------------------------------------------------------------------------
     async def execute_exit(self, signal: ExitSignal) -> dict:
-        positions = ray.get_actor(names.POSITIONS)
+        positions = self.peers(names.POSITIONS)
         pos = await positions.get.remote(signal.mint)
         if pos is None or not pos.is_open:
             return {"status": "no_position"}
@@ -207,7 +208,7 @@ class Executor:
         confirmed = transition(submitted, OrderState.CONFIRMED, fill.ts, signature=fill.signature or submitted.signature)
         await self.ledger.record_batch.remote(orders=[submitted, confirmed], fills=[fill])
         self._count(f"filled_{fill.side.value}")
-        booked = await ray.get_actor(names.POSITIONS).on_fill.remote(fill, confirmed)
+        booked = await self.peers(names.POSITIONS).on_fill.remote(fill, confirmed)
         return {"status": "filled", "order_id": confirmed.id, "tokens": fill.tokens, "lamports": fill.lamports,
                 "slot": fill.slot, **booked}
 
@@ -285,7 +286,7 @@ class Executor:
         fill = fill_from_transaction(tx, order.id, s.address, order.mint, order.side, time.time())
         if order.state is OrderState.CONFIRMED:   # confirmed by reconciliation: record the fill only
             await self.ledger.record_fill.remote(fill)
-            await ray.get_actor(names.POSITIONS).on_fill.remote(fill, order)
+            await self.peers(names.POSITIONS).on_fill.remote(fill, order)
             return {"status": "filled", "order_id": order.id}
         return await self._book(order, fill)
 
@@ -300,5 +301,10 @@ class Executor:
             out["wallet"] = self.sender.address
         return out
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

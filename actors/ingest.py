@@ -34,6 +34,8 @@ TRUNCATED = "Log truncated"
 FLUSH_S = 0.002
 MAX_BATCH = 2048
 MAX_INFLIGHT_PER_SHARD = 8
+CURSORS_KEY = "ingest_cursors"
+MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
 
 
 class IngestCore:
@@ -96,10 +98,12 @@ class IngestCore:
 class Ingest:
     def __init__(self, cfg: Config, ws_urls: list[str], n_shards: int) -> None:
         self.cfg = cfg
+        self.peers = names.Peers(cfg.ray.namespace)
         self.ws_urls = list(ws_urls)
         self.core = IngestCore(n_shards)
         self.programs = list(cfg.chain.programs or WATCHED_PROGRAMS)
-        self.shards = [ray.get_actor(names.shard_name(i)) for i in range(n_shards)]
+        self.restored_cursors = self._restore_cursors()
+        self.shards = [self.peers(names.shard_name(i)) for i in range(n_shards)]
         self._inflight: dict[int, list] = {i: [] for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
@@ -111,6 +115,24 @@ class Ingest:
         self.last_event_ts = 0.0
         self._tasks = [asyncio.get_event_loop().create_task(self._run())] if self.ws_urls else []
         self._tasks.append(asyncio.get_event_loop().create_task(self._flusher()))
+        self._tasks.append(asyncio.get_event_loop().create_task(self._checkpoint_loop()))
+
+    def _restore_cursors(self) -> int:
+        """Cursors saved by a previous incarnation: the first connect then backfills what was missed."""
+        saved = ray.get(self.peers(names.LEDGER).load_counters.remote()).get(CURSORS_KEY) or {}
+        for program, (sig, slot) in saved.items():
+            c = self.core.gaps.cursor(program)
+            c.last_signature, c.last_slot = sig, int(slot)
+        return len(saved)
+
+    async def _checkpoint_loop(self) -> None:
+        last: dict = {}
+        while self._running:
+            await asyncio.sleep(1.0)
+            now = {p: (c.last_signature, c.last_slot) for p, c in self.core.gaps.cursors.items() if c.last_signature}
+            if now != last:
+                self.peers(names.LEDGER).save_counters.remote({CURSORS_KEY: now}, time.time())
+                last = now
 
     # --- WebSocket -------------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -122,9 +144,14 @@ class Ingest:
                 try:
                     async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
                         self._ws = ws
-                        subs = await self._subscribe(ws)
+                        # The gap is what lies after the cursors as they stand NOW, before any new
+                        # notification moves them: plan first, then subscribe, then fill the gap.
+                        plans = [p for p in map(self.core.gaps.reconnected, self.programs) if p is not None]
+                        subs, early = await self._subscribe(ws)
                         self.connected, attempt = True, 0
-                        backfill = asyncio.create_task(self._backfill_all())
+                        for data in early:
+                            self._on_message(data, subs)
+                        backfill = asyncio.create_task(self._backfill_all(plans))
                         await self._receive(ws, subs)
                         backfill.cancel()
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
@@ -138,7 +165,9 @@ class Ingest:
                 self.core.stats["reconnects"] += 1
                 await asyncio.sleep(self._backoff.delay(attempt, self._rng))
 
-    async def _subscribe(self, ws) -> dict[int, str]:
+    async def _subscribe(self, ws) -> tuple[dict[int, str], list[dict]]:
+        """Subscribe to every program; notifications that arrive meanwhile are kept, not dropped."""
+        early: list[dict] = []
         pending: dict[int, str] = {}
         for i, program in enumerate(self.programs, start=1):
             pending[i] = program
@@ -154,7 +183,9 @@ class Ingest:
                 if "error" in data:
                     raise ConnectionError(f"logsSubscribe refused: {data['error']}")
                 subs[data["result"]] = pending.pop(data["id"])
-        return subs
+            elif data.get("method") == "logsNotification":
+                early.append(data)
+        return subs, early
 
     async def _receive(self, ws, subs: dict[int, str]) -> None:
         async for msg in ws:
@@ -162,35 +193,43 @@ class Ingest:
                 break
             try:
                 data = json.loads(msg.data)
-                params = data["params"]
-                value = params["result"]["value"]
-                slot = params["result"]["context"]["slot"]
-                program = subs.get(params["subscription"], "")
-                sig = value["signature"]
-            except (KeyError, TypeError, ValueError):
-                continue  # not a notification we understand: skip it, keep the connection
-            if self.core.accept(program, sig, slot, value.get("err")):
-                if not self._queue:
-                    self._queue_since = time.time()
-                self._queue.append((sig, slot, value.get("logs") or []))
-
-    async def _backfill_all(self) -> None:
-        for program in self.programs:
-            plan = self.core.gaps.reconnected(program)
-            if plan is None:
+            except ValueError:
                 continue
+            self._on_message(data, subs)
+
+    def _on_message(self, data, subs: dict[int, str]) -> None:
+        try:
+            params = data["params"]
+            value = params["result"]["value"]
+            slot = params["result"]["context"]["slot"]
+            program = subs.get(params["subscription"], "")
+            sig = value["signature"]
+        except (KeyError, TypeError):
+            return  # not a notification we understand: skip it, keep the connection
+        if self.core.accept(program, sig, slot, value.get("err")):
+            if not self._queue:
+                self._queue_since = time.time()
+            self._queue.append((sig, slot, value.get("logs") or []))
+
+    async def _backfill_all(self, plans: list) -> None:
+        for plan in plans:
+            program = plan.program
             try:
                 await self._backfill(plan)
             except Exception as exc:  # a failed backfill is retried at the next reconnect; never kills ingest
                 log.warning("backfill %s failed: %s", program, exc)
 
     async def _backfill(self, plan) -> None:
-        rpc = ray.get_actor(names.RPC_POOL)
+        rpc = self.peers(names.RPC_POOL)
         pages, before = [], None
         while True:
             page = await rpc.get_signatures_for_address.remote(plan.program, plan.until, before, plan.page_limit)
             pages.append(page)
             if len(page) < plan.page_limit:
+                break
+            if len(pages) >= MAX_BACKFILL_PAGES:
+                self.core.stats["backfill_truncated"] = self.core.stats.get("backfill_truncated", 0) + 1
+                log.error("backfill of %s stopped after %d pages: older gap not replayed", plan.program, len(pages))
                 break
             before = page[-1]["signature"]
         for entry in backfill_order(pages, plan):
@@ -222,7 +261,7 @@ class Ingest:
 
     async def _fetch_truncated(self, sig: str) -> None:
         try:
-            tx = await ray.get_actor(names.RPC_POOL).get_transaction.remote(sig, "json")
+            tx = await self.peers(names.RPC_POOL).get_transaction.remote(sig, "json")
             if tx is not None:
                 await self._dispatch(decode_transaction(tx, signature=sig))
         except Exception as exc:
@@ -234,9 +273,11 @@ class Ingest:
         self.last_event_ts = time.time()
         by_shard, launches, lifecycle = self.core.route(events)
         if launches:
-            ray.get_actor(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts)
+            self.peers(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts)
+            self.peers(names.LEDGER).record_launches.remote(
+                [(ev.mint, ev.venue, ev.slot, ev.signature) for ev in launches], self.last_event_ts)
         if lifecycle:
-            ray.get_actor(names.POSITIONS).on_lifecycle.remote(lifecycle)
+            self.peers(names.POSITIONS).on_lifecycle.remote(lifecycle)
         for i, evs in by_shard.items():
             futs = [f for f in self._inflight[i] if not f.done()]
             if len(futs) >= MAX_INFLIGHT_PER_SHARD:  # backpressure: a slow shard slows ingest, never drops
@@ -283,11 +324,17 @@ class Ingest:
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
                 "queue": len(self._queue), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "last_event_ts": self.last_event_ts,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}
 
     def launch_mints(self) -> list[str]:
         return sorted(self.core.launch_mints)
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()
 

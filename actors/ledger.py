@@ -9,6 +9,8 @@ from pathlib import Path
 
 import ray
 
+from actors import names
+
 from pipelines.ledger import LedgerStore
 from pipelines.messages import Fill, Order, OrderState, Position, Reservation
 
@@ -54,6 +56,12 @@ class LedgerActor:
     def entry_order_for(self, opportunity_id: str) -> Order | None:
         return self.store.entry_order_for(opportunity_id)
 
+    def record_launches(self, launches: list[tuple[str, str, int, str]], seen_at: float) -> int:
+        return self.store.record_launches(launches, seen_at)
+
+    def launch_mints(self) -> list[str]:
+        return self.store.launch_mints()
+
     # risk state, P&L, reservations, config audit, checkpoints
     def save_counters(self, counters: dict, now: float = 0.0) -> None:
         self.store.save_risk_counters(counters, now)
@@ -82,6 +90,9 @@ class LedgerActor:
     def config_changes(self):
         return self.store.config_changes()
 
+    def activity_since(self, ts: float) -> dict:
+        return self.store.activity_since(ts)
+
     def summary(self) -> dict:
         return {**self.store.summary(), "ledger_path": self.path}
 
@@ -90,5 +101,10 @@ class LedgerActor:
         self.store.checkpoint()
         return self.path
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

@@ -32,6 +32,7 @@ def marks_from(features: list[TokenFeatures]) -> dict:
 class MomentumEngine:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+        self.peers = names.Peers(cfg.ray.namespace)
         self.model = MomentumModel(cfg.scoring)
         self.latest: OrderedDict[str, tuple[float, TokenFeatures]] = OrderedDict()
         self.counts = {"features": 0, "opportunities": 0, "batches": 0}
@@ -53,8 +54,8 @@ class MomentumEngine:
         self.counts["batches"] += 1
         if opps:
             self.counts["opportunities"] += len(opps)
-            ray.get_actor(names.ORCHESTRATOR).on_opportunities.remote(opps)
-        ray.get_actor(names.POSITIONS).on_marks.remote(marks_from(features))
+            self.peers(names.ORCHESTRATOR).on_opportunities.remote(opps)
+        self.peers(names.POSITIONS).on_marks.remote(marks_from(features))
         return len(opps)
 
     def top(self, n: int = 10) -> list[dict]:
@@ -64,6 +65,11 @@ class MomentumEngine:
                  "rug_probability": round(f.rug_probability, 3), "safe": f.safety.safe,
                  "reasons": list(f.safety.reasons)} for m, (s, f) in ranked]
 
+    def score_features(self, features: TokenFeatures) -> dict:
+        """Score one token's fresh features with the current model (manual targeting), without ranking them."""
+        b = self.model.score(features)
+        return {"score": b.score, "gate": b.gate, "components": dict(b.components), "top": b.top(3)}
+
     def update_config(self, cfg: Config) -> None:
         self.cfg = cfg
         self.model = MomentumModel(cfg.scoring)
@@ -71,5 +77,10 @@ class MomentumEngine:
     def status(self) -> dict:
         return {**self.counts, "tracked": len(self.latest)}
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

@@ -21,3 +21,29 @@ def shard_name(i: int) -> str:
 
 # Restart forever; retry in-flight calls on the restarted actor (methods are idempotent for this reason).
 RESTARTABLE = {"max_restarts": -1, "max_task_retries": -1, "lifetime": "detached"}
+
+
+class Peers:
+    """Handles of the other actors in this system's namespace, each looked up once.
+
+    The namespace must be explicit: inside an actor, ray.get_actor defaults to the namespace of the driver that
+    started Ray, which is not the system's when tests or notebooks share a cluster. A handle stays valid across
+    its actor's restarts, so caching it is safe (and spares a GCS round trip per call).
+    """
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self._handles: dict = {}
+
+    def __call__(self, name: str):
+        handle = self._handles.get(name)
+        if handle is None:
+            import ray
+            handle = self._handles[name] = ray.get_actor(name, namespace=self.namespace)
+        return handle
+
+
+def incarnation() -> str:
+    """Which worker process this actor runs in: it changes when the actor is restarted (what ping returns)."""
+    import ray
+    return ray.get_runtime_context().get_worker_id()

@@ -29,6 +29,7 @@ MAX_ACTIONS_PER_TICK = 64
 class Orchestrator:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+        self.peers = names.Peers(cfg.ray.namespace)
         now = time.time()
         self.weights = StrategyWeights(cfg.scoring, now)
         self.queue = DecisionQueue(cfg.orchestrator, cfg.scoring, self.weights)
@@ -87,7 +88,7 @@ class Orchestrator:
                 await self._enter(action.opportunity)
             elif action.kind == EXIT:
                 self._count(f"exit_{action.exit.reason}")
-                result = await ray.get_actor(names.EXECUTOR).execute_exit.remote(action.exit)
+                result = await self.peers(names.EXECUTOR).execute_exit.remote(action.exit)
                 self._count(f"exit_result_{result.get('status')}")
             elif action.kind == CANCEL:
                 self._count("cancel")
@@ -95,20 +96,22 @@ class Orchestrator:
             self._count(f"error_{type(exc).__name__}")
             log.warning("action %s %s failed: %s", action.kind, action.mint, exc)
             if action.kind == EXIT:
-                ray.get_actor(names.POSITIONS).exit_failed.remote(action.mint)
+                self.peers(names.POSITIONS).exit_failed.remote(action.mint)
         finally:
             if action.kind == ENTRY:
                 self.queue.finish(action.mint)
 
     async def _enter(self, opp: Opportunity) -> None:
-        decision = await ray.get_actor(names.RISK).approve_and_reserve.remote(opp)
+        decision = await self.peers(names.RISK).approve_and_reserve.remote(opp)
         if not decision.approved:
             self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
+            if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
+                self.results[opp.id] = {"status": "rejected", "reason": decision.reason}
             return
         self._count("approved")
         self.in_flight += 1
         try:
-            result = await ray.get_actor(names.EXECUTOR).execute_entry.remote(
+            result = await self.peers(names.EXECUTOR).execute_entry.remote(
                 opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0))
             self._count(f"entry_{result.get('status')}")
             self.results[opp.id] = result
@@ -121,7 +124,7 @@ class Orchestrator:
         while self.running:
             await asyncio.sleep(1.0)
             try:
-                st = await ray.get_actor(names.RISK).status.remote()
+                st = await self.peers(names.RISK).status.remote()
                 self.queue.set_available_capital(int(st.get("available", 0)))
             except Exception:
                 pass
@@ -152,6 +155,21 @@ class Orchestrator:
         self._count("momentum_opportunities", pushed)
         return pushed
 
+    def on_manual(self, opp: Opportunity) -> dict:
+        """An operator's manual trade (control API): queued like every entry, so risk approval still applies."""
+        if self.paused or not self.entries_enabled:
+            return {"queued": False, "reason": "paused" if self.paused else "entries_stopped"}
+        now = time.time()
+        if not self.queue.push_opportunity(opp, now):
+            return {"queued": False, "reason": "not queued: an entry for this mint is queued or in flight, or expired"}
+        self._count("manual_opportunities")
+        self._tick(now)
+        return {"queued": True, "reason": ""}
+
+    def result(self, opportunity_id: str) -> dict | None:
+        """The outcome of an entry this orchestrator started (None while queued or unknown)."""
+        return self.results.get(opportunity_id)
+
     def push_exit(self, signal: ExitSignal) -> None:
         self.queue.push_exit(signal)
         self._tick(time.time())
@@ -175,6 +193,7 @@ class Orchestrator:
         self.cfg = cfg
         self.queue.update_config(cfg.orchestrator, cfg.scoring)
         self.weights.update_config(cfg.scoring)
+        self.sniper = Sniper(cfg.scoring, cfg.analysis, cfg.risk.blacklist)   # thresholds and blacklist
 
     async def stop(self) -> None:
         self.running = False
@@ -193,5 +212,10 @@ class Orchestrator:
                 "counts": dict(self.counts), "rejections": dict(self.rejections),
                 "strategy_bonus": self.weights.bonuses()}
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

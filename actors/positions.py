@@ -32,7 +32,8 @@ DEFAULT_SELL_FEE_BPS = 100
 class PositionTracker:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.ledger = ray.get_actor(names.LEDGER)
+        self.peers = names.Peers(cfg.ray.namespace)
+        self.ledger = self.peers(names.LEDGER)
         counters = ray.get(self.ledger.load_counters.remote())
         snap = counters.get(SNAPSHOT_KEY)
         self.book = PositionBook.restore(snap) if snap else PositionBook()
@@ -53,7 +54,7 @@ class PositionTracker:
         self._task = asyncio.get_event_loop().create_task(self._housekeeping())
 
     async def _housekeeping(self) -> None:
-        risk = ray.get_actor(names.RISK)
+        risk = self.peers(names.RISK)
         for booking in self._replayed_bookings:   # the risk book ignores order ids it has booked already
             if booking.kind != "none":
                 risk.apply_booking.remote(booking)
@@ -66,12 +67,12 @@ class PositionTracker:
                 self._check(pos.mint, pos.last_price, now)
             unrealized = self.book.unrealized_all(self.sell_fee_bps)
             if unrealized:
-                ray.get_actor(names.RISK).mark_to_market.remote(unrealized)
+                self.peers(names.RISK).mark_to_market.remote(unrealized)
             self._persist()
 
     async def _load_fees(self) -> None:
         try:
-            fees = await ChainReader(ray.get_actor(names.RPC_POOL)).curve_fees()
+            fees = await ChainReader(self.peers(names.RPC_POOL)).curve_fees()
             self.sell_fee_bps = fees.protocol_bps + fees.creator_bps
         except Exception as exc:
             log.warning("could not read pump curve fees (%s); using %d bps", exc, DEFAULT_SELL_FEE_BPS)
@@ -89,11 +90,11 @@ class PositionTracker:
             self._dirty = True
             self._persist()
         if booking.kind != "none":
-            await ray.get_actor(names.RISK).apply_booking.remote(booking)
+            await self.peers(names.RISK).apply_booking.remote(booking)
         if booking.kind == "close":
             day = time.strftime("%Y-%m-%d", time.gmtime(fill.ts))
             await self.ledger.add_daily_pnl.remote(day, booking.pnl_lamports, booking.pnl_lamports > 0, fill.order_id)
-            ray.get_actor(names.ORCHESTRATOR).on_closed.remote(booking.strategy, booking.pnl_lamports)
+            self.peers(names.ORCHESTRATOR).on_closed.remote(booking.strategy, booking.pnl_lamports)
         return {"opened": change.opened, "closed": change.closed, "duplicate": change.duplicate,
                 "tokens": change.position.tokens, "pnl_lamports": booking.pnl_lamports}
 
@@ -145,7 +146,7 @@ class PositionTracker:
         if self.book.begin_exit(signal, steps_done_after(signal)) is None:
             return 0
         self.exits_fired[signal.reason] = self.exits_fired.get(signal.reason, 0) + 1
-        ray.get_actor(names.ORCHESTRATOR).push_exit.remote(signal)
+        self.peers(names.ORCHESTRATOR).push_exit.remote(signal)
         self._dirty = True
         return 1
 
@@ -184,13 +185,22 @@ class PositionTracker:
     def held_mints(self) -> list[str]:
         return [p.mint for p in self.book.open_positions()]
 
+    def update_config(self, cfg: Config) -> None:
+        """Runtime change (control API): the exit rules apply from the next price update."""
+        self.cfg = cfg
+
     def status(self) -> dict:
         closed = self.book.closed()
         return {"open": len(self.book.open_positions()), "closed": len(closed),
                 "unrealized_lamports": sum(self.book.unrealized_all(self.sell_fee_bps).values()),
                 "exits_fired": dict(self.exits_fired), "replayed_fills": self.replayed}
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()
 
 

@@ -24,7 +24,8 @@ SNAPSHOT_KEY = "risk_book"
 class RiskSupervisor:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.ledger = ray.get_actor(names.LEDGER)
+        self.peers = names.Peers(cfg.ray.namespace)
+        self.ledger = self.peers(names.LEDGER)
         now = time.time()
         counters = ray.get(self.ledger.load_counters.remote())
         snap = counters.get(SNAPSHOT_KEY)
@@ -114,8 +115,13 @@ class RiskSupervisor:
         out["restored"] = self.restored
         return out
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()
 
 
 __all__ = ["RiskSupervisor", "Fill"]

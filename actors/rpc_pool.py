@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ray
 
+from actors import names
+
 from actors.rpc_client import RpcClient, RpcError, RpcUnavailable
 from pipelines.config import RpcConfig
 
@@ -59,8 +61,13 @@ class RpcPool:
     def health(self) -> dict:
         return self.client.health()
 
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()
 
 
 __all__ = ["RpcPool", "RpcError", "RpcUnavailable"]

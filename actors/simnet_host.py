@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ray
 
+from actors import names
+
 from pipelines.config import Config
 
 
@@ -56,9 +58,25 @@ class SimnetHost:
         acct = self.sn.bank.get_account(address)
         return 0 if acct is None else acct.lamports
 
+    def curve_states_during(self, address: str, slot: int) -> list[bytes | None]:
+        """Raw data of every state the account had during `slot` (tests check paper fills against them)."""
+        return [None if a is None else bytes(a.data)
+                for a in self.sn.history.versions_during(address, slot, self.sn.bank)]
+
+    def set_faults(self, changes: dict) -> dict:
+        return self.sn.faults.configure(changes).model_dump()
+
+    def token_balance(self, owner: str, mint: str) -> int:
+        from pipelines.chain.mint import decode_token_account
+        return sum(decode_token_account(bytes(a.data), str(a.owner)).amount
+                   for _, a in self.sn.bank.token_accounts_by_owner(owner, mint=mint))
+
+    def slot(self) -> int:
+        return self.sn.bank.slot
+
     async def stop(self) -> None:
         if self.sn is not None:
             await self.sn.stop()
 
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

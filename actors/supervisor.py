@@ -16,6 +16,7 @@ from actors import names
 from pipelines.config import Config
 
 log = logging.getLogger("launchray.supervisor")
+COUNTS_KEY = "supervisor_restarts"
 
 
 def _restart_counts(namespace: str) -> dict[str, int]:
@@ -36,16 +37,24 @@ def _restart_counts(namespace: str) -> dict[str, int]:
 
 @ray.remote(num_cpus=0)
 class Supervisor:
-    def __init__(self, cfg: Config, chain: dict) -> None:
-        """chain: {"http": [urls], "ws": [urls], "simnet_admin": url or ""} decided by the driver."""
+    def __init__(self, cfg: Config, chain: dict, n_shards: int) -> None:
+        """chain: {"http": [urls], "ws": [urls], "jupiter", "jito", "admin"} decided by the driver."""
         self.cfg = cfg
         self.chain = chain
         self.namespace = cfg.ray.namespace
-        self.n_shards = 0
+        self.n_shards = n_shards
         self.handles: dict[str, ray.actor.ActorHandle] = {}
         self.started_at = time.time()
         self.state = "initializing"
         self.failed_pings: dict[str, int] = {}
+        self.incarnations: dict[str, str] = {}     # actor -> worker id seen last (changes on restart)
+        self.seen_restarts: dict[str, int] = {}
+        self.reattached = False
+        if ray.get_runtime_context().was_current_actor_reconstructed:
+            self.attach()            # a restarted Supervisor finds its running children again
+            self.reattached = True
+            self._restore_counts()
+        self._counts_dirty = False
         self._watch = asyncio.get_event_loop().create_task(self._watch_loop())
 
     # --- start ---------------------------------------------------------------------------------------------
@@ -55,7 +64,7 @@ class Supervisor:
         self.handles[name] = handle
         return handle
 
-    async def start(self, n_shards: int) -> dict:
+    async def start(self) -> dict:
         """Create every component in dependency order; returns once each answers a ping."""
         from actors.analyzer import AnalyzerShard
         from actors.executor import Executor
@@ -68,7 +77,7 @@ class Supervisor:
         from actors.ingest import Ingest
 
         cfg = self.cfg
-        self.n_shards = n_shards
+        n_shards = self.n_shards
         self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path)
         self._spawn(names.RPC_POOL, RpcPool, self.chain["http"], cfg.rpc)
         self._spawn(names.RISK, RiskSupervisor, cfg)
@@ -79,9 +88,11 @@ class Supervisor:
         for i in range(n_shards):
             self._spawn(names.shard_name(i), AnalyzerShard, cfg, i, n_shards, num_cpus=round(shard_cpu, 2))
         self._spawn(names.ORCHESTRATOR, Orchestrator, cfg)
-        await asyncio.gather(*(h.ping.remote() for h in self.handles.values()))
+        workers = await asyncio.gather(*(h.ping.remote() for h in self.handles.values()))
+        for name, worker in zip(list(self.handles), workers):
+            self._observe(name, worker)
         self._spawn(names.INGEST, Ingest, cfg, self.chain["ws"], n_shards)
-        await self.handles[names.INGEST].ping.remote()
+        self._observe(names.INGEST, await self.handles[names.INGEST].ping.remote())
         if cfg.api.enabled:
             try:
                 from actors.control import ControlPlane
@@ -93,9 +104,9 @@ class Supervisor:
         self.state = "running"
         return {"actors": sorted(self.handles), "shards": n_shards}
 
-    def attach(self, n_shards: int) -> list[str]:
+    def attach(self) -> list[str]:
         """After a Supervisor restart: find the running children again by name."""
-        self.n_shards = n_shards
+        n_shards = self.n_shards
         for name in [names.LEDGER, names.RPC_POOL, names.RISK, names.POSITIONS, names.EXECUTOR, names.MOMENTUM,
                      names.ORCHESTRATOR, names.INGEST, names.CONTROL, *map(names.shard_name, range(n_shards))]:
             try:
@@ -111,10 +122,37 @@ class Supervisor:
             await asyncio.sleep(1.0)
             for name, h in list(self.handles.items()):
                 try:
-                    await asyncio.wait_for(asyncio.ensure_future(h.ping.remote()), timeout=5.0)
+                    worker = await asyncio.wait_for(asyncio.ensure_future(h.ping.remote()), timeout=5.0)
                 except Exception:
                     # Ray restarts it (max_restarts=-1); we only count and report the outage.
                     self.failed_pings[name] = self.failed_pings.get(name, 0) + 1
+                    continue
+                self._observe(name, worker)
+            self._persist_counts()
+
+    def _observe(self, name: str, worker: str) -> None:
+        before = self.incarnations.get(name)
+        if before is not None and worker != before:
+            self.seen_restarts[name] = self.seen_restarts.get(name, 0) + 1
+        if worker != before:
+            self.incarnations[name] = worker
+            self._counts_dirty = True
+
+    def _restore_counts(self) -> None:
+        try:
+            saved = ray.get(self.handles[names.LEDGER].load_counters.remote()).get(COUNTS_KEY) or {}
+        except Exception:
+            return
+        self.incarnations = dict(saved.get("incarnations", {}))
+        self.seen_restarts = {k: int(v) for k, v in saved.get("restarts", {}).items()}
+        self.seen_restarts[names.SUPERVISOR] = self.seen_restarts.get(names.SUPERVISOR, 0) + 1
+
+    def _persist_counts(self) -> None:
+        ledger = self.handles.get(names.LEDGER)
+        if self._counts_dirty and ledger is not None:
+            self._counts_dirty = False
+            ledger.save_counters.remote({COUNTS_KEY: {"incarnations": self.incarnations,
+                                                      "restarts": self.seen_restarts}}, time.time())
 
     # --- status / stop -------------------------------------------------------------------------------------
     async def status(self) -> dict:
@@ -141,8 +179,9 @@ class Supervisor:
                 shards.append({"error": type(exc).__name__})
         out["shards"] = shards
         out["tokens_tracked"] = sum(s.get("tokens", 0) for s in shards if isinstance(s, dict))
-        restarts = _restart_counts(self.namespace)
-        out["restarts"] = {n: restarts.get(n, 0) for n in self.handles}
+        restarts = _restart_counts(self.namespace)   # Ray's own count (needs the dashboard's state API)
+        out["restarts"] = {n: max(restarts.get(n, 0), self.seen_restarts.get(n, 0))
+                           for n in [*self.handles, names.SUPERVISOR]}
         out["actor_restarts"] = sum(out["restarts"].values())
         out["failed_pings"] = dict(self.failed_pings)
         return out
@@ -178,5 +217,14 @@ class Supervisor:
                 pass
         self.handles.clear()
 
+    def info(self) -> dict:
+        """Cheap facts for the ControlPlane (no actor calls): state, start time, shard count."""
+        return {"state": self.state, "started_at": self.started_at, "n_shards": self.n_shards}
+
+    def metrics_snapshot(self) -> list:
+        """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
+        from actors.metrics import snapshot
+        return snapshot()
+
     def ping(self) -> str:
-        return "ok"
+        return names.incarnation()

@@ -12,7 +12,7 @@ import ray
 from actors import names
 from actors.simnet_host import SimnetHost
 from actors.supervisor import Supervisor
-from pipelines.config import Config
+from pipelines.config import Config, config_with
 
 LAMPORTS = 1_000_000_000
 
@@ -34,7 +34,7 @@ def build_summary(st: dict, truth: dict | None) -> dict:
     led, ing, mom, orch = (_section(st, k) for k in ("ledger", "ingest", "momentum", "orchestrator"))
     sniper = (orch.get("counts") or {}).get("sniper_opportunities", 0)
     return {
-        "launches_seen": ing.get("launches_seen", 0),
+        "launches_seen": led.get("launches_seen", ing.get("launches_seen", 0)),
         "launches_on_chain": len(truth.get("launches", [])) if truth is not None else None,
         "signals": mom.get("opportunities", 0) + sniper,
         "orders": led.get("orders", 0),
@@ -48,8 +48,18 @@ def build_summary(st: dict, truth: dict | None) -> dict:
     }
 
 
+def with_run_id(cfg: Config, run_id: str | None = None) -> Config:
+    """Fill `{run_id}` in the ledger path: the embedded simnet is a new chain every run, so its ledger (positions,
+    cursors, risk counters) must be too; a ledger for a real chain keeps a fixed path and resumes."""
+    if "{run_id}" not in cfg.ledger.path:
+        return cfg
+    run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return config_with(cfg, {"ledger": {"path": cfg.ledger.path.format(run_id=run_id)}})
+
+
 class TradingSystem:
     def __init__(self, cfg: Config, n_shards: int = 0) -> None:
+        cfg = with_run_id(cfg)
         self.cfg = cfg
         self.ns = cfg.ray.namespace
         self.n_shards = n_shards or cfg.ray.shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -69,8 +79,9 @@ class TradingSystem:
             self.chain = {"http": list(cfg.chain.rpc_http), "ws": list(cfg.chain.rpc_ws),
                           "jupiter": cfg.execution.jupiter_url, "jito": cfg.execution.jito_url, "admin": ""}
         self.supervisor = Supervisor.options(name=names.SUPERVISOR, namespace=self.ns, lifetime="detached",
-                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(cfg, self.chain)
-        self.info = ray.get(self.supervisor.start.remote(self.n_shards))
+                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(cfg, self.chain,
+                                                                                      self.n_shards)
+        self.info = ray.get(self.supervisor.start.remote())
         if self.simnet is not None and start_market:
             time.sleep(0.5)   # let Ingest's subscriptions settle before the market starts launching
             ray.get(self.simnet.start_market.remote())

@@ -35,6 +35,18 @@ class ChainConfig(_Section):
     programs: tuple[str, ...] = ()  # empty = every venue launchray decodes
 
 
+class MarketConfig(_Section):
+    """simnet's synthetic market (simnet/market); its calibrated numbers live in simnet/market/calibration.json."""
+    enabled: bool = True
+    create_v2_share: float = Field(0.3, ge=0, le=1)      # launches using create_v2 (Token-2022)
+    bundle_share: float = Field(0.1, ge=0, le=1)         # launches with a bundled (same-slot Jito) buy
+    whale_share: float = Field(0.1, ge=0, le=1)          # launches where one wallet buys a large supply share
+    completion_share: float | None = Field(None, ge=0, le=1)   # None = calibrated
+    rug_share: float | None = Field(None, ge=0, le=1)          # None = calibrated (of coins whose dev bought)
+    organic_wallets: int = Field(384, ge=8, le=100_000)
+    keep_trades: int = Field(2_000, ge=0)                # ground truth keeps the last N trades (+ counts)
+
+
 class SimnetConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 0  # 0 = any free port (`launchray simnet` defaults to 8899)
@@ -43,6 +55,7 @@ class SimnetConfig(_Section):
     slot_ms: int = Field(400, gt=0)
     launches_per_minute: float = Field(6.0, ge=0)
     faults: dict[str, float] = Field(default_factory=dict)
+    market: MarketConfig = MarketConfig()
 
 
 class RpcConfig(_Section):
@@ -75,12 +88,14 @@ class AnalysisConfig(_Section):
     require_freeze_authority_revoked: bool = True
     creator_blacklist: tuple[str, ...] = ()
     max_dev_sell_share: float = Field(0.5, ge=0, le=1)
-    # Rolling windows: each window is a ring of this many time buckets (expiry resolution = window / buckets).
-    window_buckets: int = Field(10, ge=2, le=60)
+    # Rolling windows: each window is a ring of this many time buckets (expiry resolution = window / buckets;
+    # 8 keeps a token within ~2 KB: 1.25 s / 7.5 s / 37.5 s with the default windows).
+    window_buckets: int = Field(8, ge=2, le=60)
     # Holder balances estimated from trades: the largest N owners are kept (top-5 share reads them).
-    holder_slots: int = Field(16, ge=5, le=256)
-    # Unique-buyer sketch size in bits (a 2-probe Bloom filter; estimates stay within a few % to ~1,500 buyers).
-    buyer_sketch_bits: int = Field(2048, ge=64, le=65536)
+    holder_slots: int = Field(12, ge=5, le=256)
+    # Unique-buyer sketch size in bits, a power of two (a 2-probe Bloom filter: counts within a few % up to
+    # ~0.7 x bits buyers; new-buyer counts miss ~6% at 150 buyers with 1,024 bits). 1 bit = 1/8 byte per token.
+    buyer_sketch_bits: int = Field(1024, ge=64, le=65536)
     # Kalman filter on ln(price): process noise (ln-units^2/s^3) and per-trade measurement noise (ln-units^2).
     kalman_process_noise: float = Field(1e-5, gt=0)
     kalman_measurement_noise: float = Field(4e-4, gt=0)
@@ -93,6 +108,13 @@ class AnalysisConfig(_Section):
     min_lp_burned_share: float = Field(0.9, ge=0, le=1)   # AMM pools, when the LP burn is known
     # ShardCore drops an event it saw among the last N (Ray retries deliver a batch at least once); 0 = off.
     dedupe_events: int = Field(65_536, ge=0)
+
+    @field_validator("buyer_sketch_bits")
+    @classmethod
+    def _power_of_two(cls, v):
+        if v & (v - 1):
+            raise ValueError("buyer_sketch_bits must be a power of two")
+        return v
 
     @field_validator("window_s")
     @classmethod
@@ -108,7 +130,7 @@ class ScoringConfig(_Section):
     w_risk: float = 0.3
     w_capital: float = 0.2
     w_bonus: float = 0.1
-    min_score: float = Field(0.5, ge=0, le=1)   # below this momentum score no opportunity is made
+    min_score: float = Field(0.6, ge=0, le=1)   # below this momentum score no opportunity is made
     feature_weights: dict[str, float] = Field(default_factory=dict)
     opportunity_ttl_s: float = Field(30.0, gt=0)
     adapt_interval_s: float = Field(300.0, gt=0)
@@ -195,7 +217,7 @@ class LedgerConfig(_Section):
 class ApiConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = 8787
+    port: int = Field(8787, ge=0, le=65535)  # 0 = any free port (ControlPlane.port() says which)
     token: str = ""  # or LAUNCHRAY_API_TOKEN
 
 

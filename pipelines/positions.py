@@ -72,7 +72,9 @@ class PositionBook:
     def settle(self, fill: Fill, now: float, strategy: str = "", venue: str = "",
                reason: str = "") -> PositionChange:
         """Apply a fill; `reason` is the exit reason recorded when a sell closes the position."""
-        if fill.tokens < 0 or fill.lamports < 0 or fill.fee_lamports < 0:
+        # A sell may net negative lamports: selling a drained (rugged) coin can return less than the
+        # transaction fee. That loss is real and is booked; a buy never takes lamports in.
+        if fill.tokens < 0 or fill.fee_lamports < 0 or (fill.lamports < 0 and fill.side is Side.BUY):
             raise PositionError(f"fill {fill.order_id}: negative amounts")
         if fill.order_id in self._seen:
             pos = self._open.get(fill.mint) or self._last_closed(fill.mint)

@@ -80,7 +80,7 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
 
 class Simnet:
     def __init__(self, cfg: SimnetConfig | Config | None = None, *, market: Any = None, bank: Any = None,
-                 tick: bool = True) -> None:
+                 tick: bool = True, account_history: bool = True) -> None:
         self.cfg = _simnet_config(cfg)
         self.market = market
         if bank is None:
@@ -91,6 +91,9 @@ class Simnet:
         self.bank = bank
         self.faults = Faults(dict(self.cfg.faults), seed=self.cfg.seed)
         self.history = AccountHistory()
+        # Account history costs every account write; it is always kept unless turned off, and then only while
+        # the stale-reads fault needs it.
+        self.account_history = account_history
         self._history_attached = False
         self.node = RpcNode(bank, self.faults, self.history)
         self.methods = build_methods(self.node)
@@ -151,13 +154,20 @@ class Simnet:
             self.clock.start()
         return self
 
+    def attach_market(self, market: Any) -> None:
+        """Let `market` act in every slot from now on (None detaches); its ground truth is served at /admin."""
+        self.market = market
+        if self.clock is not None:
+            self.clock.before_advance = getattr(market, "on_slot", None)
+
     def _track_history(self, settings) -> None:
-        """Keep account history only while the stale-reads fault needs it (it costs every account write)."""
-        if settings.stale_slots and not self._history_attached:
+        """Attach the account history listener when it is wanted (always, or while stale reads are on)."""
+        wanted = self.account_history or bool(settings.stale_slots)
+        if wanted and not self._history_attached:
             self.history.clear()
             self.bank.add_listener(self.history)
             self._history_attached = True
-        elif not settings.stale_slots and self._history_attached:
+        elif not wanted and self._history_attached:
             self.bank.remove_listener(self.history)
             self._history_attached = False
 

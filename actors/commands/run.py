@@ -72,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
         if system.chain.get("admin"):
             print(f"simnet: {system.chain['http'][0]} (ws {system.chain['ws'][0]})", flush=True)
         print(f"launchray: {len(info['actors'])} actors up ({system.n_shards} shards), mode {cfg.execution.mode}, "
-              f"ledger {cfg.ledger.path}", flush=True)
+              f"ledger {system.cfg.ledger.path}", flush=True)
         deadline = time.time() + args.duration if args.duration > 0 else float("inf")
         last = 0.0
         try:

@@ -2,8 +2,9 @@
 
 A Solana keypair is 64 bytes, usually written as base58 (87-88 characters, what Phantom exports) or as the
 JSON array of 64 ints the Solana CLI writes to id.json. An operator pasting a key into a config change must
-not leave it in the ledger file. Transaction signatures are also 64 bytes of base58; they are stored in order
-and fill columns on purpose and never pass through this guard.
+not leave it in the ledger file. Transaction signatures are also 64 bytes of base58 and are stored freely
+(orders, fills, Ingest's cursors): a base58 or hex string counts as a key only when its 64 bytes form a real
+ed25519 keypair (the second half is the public key of the first), the rule pipelines/redaction.py uses too.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import json
 import re
 from typing import Any
 
-from solders.signature import Signature
+from solders.keypair import Keypair
+
+from pipelines.redaction import is_keypair_base58
 
 _B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]{80,90}")
 _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]{128}")
@@ -33,13 +36,13 @@ def looks_like_secret(value: Any) -> bool:
         return False
     s = value.strip()
     if _B58.fullmatch(s):
+        return is_keypair_base58(s)
+    if _HEX.fullmatch(s):
         try:
-            Signature.from_string(s)  # succeeds exactly when s is base58 of 64 bytes
+            Keypair.from_bytes(bytes.fromhex(s.removeprefix("0x")))
             return True
         except ValueError:
             return False
-    if _HEX.fullmatch(s):
-        return True
     if s.startswith("[") and s.endswith("]"):
         try:
             parsed = json.loads(s)

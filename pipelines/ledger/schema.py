@@ -119,7 +119,18 @@ CREATE TABLE reservations (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# v2: every launch the system detected, once per mint (the durable "launches_seen", across Ingest restarts)
+V2 = """
+CREATE TABLE launches (
+    mint TEXT PRIMARY KEY,
+    venue TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

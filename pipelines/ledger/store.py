@@ -357,7 +357,32 @@ class LedgerStore:
             sql, args = sql + " AND expires_at > ?", (active_at,)
         return [codec.reservation_from_row(r) for r in self._all(sql + " ORDER BY created_at, id", args)]
 
+    # ------------------------------------------------------------------------------------------- launches
+    def record_launches(self, launches: Iterable[tuple[str, str, int, str]], seen_at: float) -> int:
+        """(mint, venue, slot, signature) of detected launches; a mint already recorded is ignored.
+        Returns how many were new."""
+        rows = [(str(m), str(v), int(sl), str(sig), float(seen_at)) for m, v, sl, sig in launches]
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO launches (mint, venue, slot, signature, seen_at) "
+                           "VALUES (?, ?, ?, ?, ?)", rows)
+            return db.total_changes - before
+
+    def launch_count(self) -> int:
+        (n,), = self._all("SELECT count(*) FROM launches")
+        return n
+
+    def launch_mints(self) -> list[str]:
+        return [m for (m,) in self._all("SELECT mint FROM launches ORDER BY slot, mint")]
+
     # -------------------------------------------------------------------------------------------- summary
+    def activity_since(self, ts: float) -> dict[str, Any]:
+        """Fills at or after `ts` by side, and the time of the latest fill (the control API's "trades today")."""
+        by_side = dict(self._all("SELECT side, count(*) FROM fills WHERE ts >= ? GROUP BY side", (ts,)))
+        (last,), = self._all("SELECT max(ts) FROM fills")
+        return {"fills": sum(by_side.values()), "buys": by_side.get("buy", 0), "sells": by_side.get("sell", 0),
+                "last_fill_ts": last or 0.0}
+
     def summary(self) -> dict[str, Any]:
         """Counts for `--summary-json`. duplicate_orders must always be 0."""
         by_state = dict(self._all("SELECT state, count(*) FROM orders GROUP BY state ORDER BY state"))
@@ -385,4 +410,5 @@ class LedgerStore:
             "wins": wins,
             "losses": losses,
             "duplicate_orders": dupes,
+            "launches_seen": self.launch_count(),
         }

@@ -304,9 +304,18 @@ def test_summary_counts(store):
                        positions=[position("M1"), position("M2", opened=5.0, tokens=0, closed=30.0)])
     store.add_daily_pnl("2026-01-02", 7, True)
     assert store.summary() == {
-        "schema_version": 1, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
+        "schema_version": 2, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
         "fills": 1, "positions_opened": 2, "positions_closed": 1, "positions_open": 1,
-        "realized_pnl_lamports": 7, "trades": 1, "wins": 1, "losses": 0, "duplicate_orders": 0}
+        "realized_pnl_lamports": 7, "trades": 1, "wins": 1, "losses": 0, "duplicate_orders": 0,
+        "launches_seen": 0}
+
+
+def test_launches_are_recorded_once_per_mint(store):
+    assert store.record_launches([("M1", "pumpfun", 10, "s1"), ("M2", "pumpfun", 11, "s2")], 1.0) == 2
+    # a re-delivered launch (Ingest restarted and backfilled) and a new one
+    assert store.record_launches([("M1", "pumpfun", 10, "s1"), ("M3", "pumpfun", 12, "s3")], 2.0) == 1
+    assert store.launch_count() == 3 and store.launch_mints() == ["M1", "M2", "M3"]
+    assert store.summary()["launches_seen"] == 3
 
 
 def test_duplicate_orders_counts_opportunities_bought_twice(store):
@@ -341,3 +350,16 @@ def test_from_config_and_in_memory(tmp_path):
     with LedgerStore(":memory:", synchronous="OFF") as s:
         s.record_order(intent())
         assert s.summary()["orders"] == 1
+
+
+def test_signatures_are_stored_but_a_real_keypair_in_the_same_place_is_refused(store):
+    from solders.keypair import Keypair
+    from solders.signature import Signature
+    from pipelines.ledger.keyguard import SecretRefused
+    # a signature is 64 bytes of base58 too, but not a keypair: Ingest checkpoints cursors made of them
+    sig = str(Keypair().sign_message(b"launch"))
+    assert Signature.from_string(sig)
+    store.save_risk_counters({"ingest_cursors": {"prog": [sig, 42]}})
+    assert store.load_risk_counters()["ingest_cursors"] == {"prog": [sig, 42]}
+    with pytest.raises(SecretRefused):
+        store.save_risk_counters({"ingest_cursors": {"prog": [str(Keypair()), 42]}})

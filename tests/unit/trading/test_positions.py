@@ -149,3 +149,14 @@ def test_closed_history_is_bounded():
         pb.apply_fill(buy(f"M{i}", 10, 1, order=f"b{i}"), i)
         pb.apply_fill(sell(f"M{i}", 20, 1, order=f"s{i}"), i)
     assert [p.mint for p in pb.closed()] == ["M1", "M2"]
+
+
+def test_selling_a_drained_coin_for_less_than_the_fee_closes_with_the_full_loss():
+    # A rugged curve returns 1 lamport for the tokens; the 25,000-lamport transaction fee makes the
+    # sell net -24,999. The position must close, booking cost + 24,999 as the loss.
+    pb = PositionBook()
+    pb.apply_fill(buy("M", 100_000_000, 2_000, order="b"), 0)
+    change = pb.settle(sell("M", -24_999, 2_000, order="s", fee=25_000), 1, reason="rug")
+    assert change.closed and change.position.tokens == 0
+    assert change.position.realized_lamports == -24_999
+    assert pnl_lamports(change.position) == -100_024_999
