@@ -86,6 +86,11 @@ class Executor:
                     await self._book_live_fill(final)
                 elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
                     await self._undo(final)
+                    if final.state is OrderState.FAILED and final.signature and self.sender is not None:
+                        tx = await self.rpc.get_transaction.remote(final.signature, "json")
+                        if tx is not None:
+                            await self._book_cost(final, final.signature,
+                                                  int((tx.get("meta") or {}).get("fee", 0)), int(tx.get("slot", 0)))
         except Exception as exc:
             log.error("reconciliation failed: %s", exc)
 
@@ -201,6 +206,8 @@ class Executor:
         submitted = transition(order, OrderState.SUBMITTED, now)
         if isinstance(result, Rejection):
             await self._fail(submitted, result.reason)
+            if result.fee_lamports > 0:   # the model says this one would have landed and failed
+                await self._book_cost(order, "", result.fee_lamports, result.quote_slot)
             return {"status": "rejected", "reason": result.reason, "order_id": order.id}
         return await self._book(submitted, result)
 
@@ -220,6 +227,13 @@ class Executor:
         await self.ledger.record_batch.remote(orders=steps)
         self._count(f"failed_{reason}")
         await self._undo(failed)
+
+    async def _book_cost(self, order: Order, signature: str, lamports: int, slot: int) -> None:
+        now = time.time()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        if await self.ledger.record_tx_cost.remote(order.id, signature, lamports, slot, now, day):
+            await self.peers(names.RISK).on_cost.remote(order.id, lamports)
+            self._count("failed_tx_fees")
 
     # --- live ------------------------------------------------------------------------------------------------
     async def _live_curve(self, order: Order, view) -> dict:
@@ -274,6 +288,11 @@ class Executor:
         final = transition(submitted, state, now, error=str(err) if err else outcome)
         await self.ledger.record_order.remote(final)
         self._count(f"live_{outcome}")
+        if state is OrderState.FAILED:   # it landed with an error: its fee is gone all the same
+            tx = await self.rpc.get_transaction.remote(submitted.signature, "json")
+            if tx is not None:
+                await self._book_cost(order, submitted.signature, int((tx.get("meta") or {}).get("fee", 0)),
+                                      int(tx.get("slot", 0)))
         if state is not OrderState.UNRESOLVED:
             await self._undo(final)
         return {"status": outcome, "order_id": order.id, "signature": submitted.signature}

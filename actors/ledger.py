@@ -56,6 +56,9 @@ class LedgerActor:
     def entry_order_for(self, opportunity_id: str) -> Order | None:
         return self.store.entry_order_for(opportunity_id)
 
+    def record_tx_cost(self, order_id: str, signature: str, lamports: int, slot: int, ts: float, day: str) -> bool:
+        return self.store.record_tx_cost(order_id, signature, lamports, slot, ts, day)
+
     def record_launches(self, launches: list[tuple[str, str, int, str]], seen_at: float) -> int:
         return self.store.record_launches(launches, seen_at)
 

@@ -77,6 +77,13 @@ class RiskSupervisor:
             self._persist()
         return applied
 
+    def on_cost(self, key: str, lamports: int) -> bool:
+        booked = self.book.on_cost(key, lamports, time.time())
+        if booked:
+            self._changed()
+            self._persist()
+        return booked
+
     def mark_to_market(self, unrealized: dict[str, int]) -> None:
         self.book.mark_to_market(unrealized, time.time())
         self._changed()

@@ -130,7 +130,19 @@ CREATE TABLE launches (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# v3: fees paid by transactions that landed and failed (slippage races, a curve completing under an order):
+# real money out of the wallet with no fill to carry it.
+V3 = """
+CREATE TABLE tx_costs (
+    order_id TEXT PRIMARY KEY REFERENCES orders(id),
+    signature TEXT NOT NULL,
+    lamports INTEGER NOT NULL,
+    slot INTEGER NOT NULL,
+    ts REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

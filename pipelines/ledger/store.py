@@ -357,6 +357,24 @@ class LedgerStore:
             sql, args = sql + " AND expires_at > ?", (active_at,)
         return [codec.reservation_from_row(r) for r in self._all(sql + " ORDER BY created_at, id", args)]
 
+    # ------------------------------------------------------------------------------------------ tx costs
+    def record_tx_cost(self, order_id: str, signature: str, lamports: int, slot: int, ts: float, day: str) -> bool:
+        """The fee a landed-but-failed transaction of `order_id` paid; booked once into `day`'s realised P&L
+        (not counted as a trade). Returns False when it was recorded already."""
+        with self._tx() as db:
+            if db.execute("INSERT OR IGNORE INTO tx_costs (order_id, signature, lamports, slot, ts) "
+                          "VALUES (?, ?, ?, ?, ?)", (order_id, signature, int(lamports), int(slot), float(ts))
+                          ).rowcount == 0:
+                return False
+            db.execute("INSERT INTO daily_pnl (day, realized_lamports, trades, wins, losses) VALUES (?, ?, 0, 0, 0) "
+                       "ON CONFLICT(day) DO UPDATE SET realized_lamports = realized_lamports + excluded.realized_lamports",
+                       (day, -int(lamports)))
+            return True
+
+    def tx_costs_total(self) -> int:
+        (n,), = self._all("SELECT coalesce(sum(lamports), 0) FROM tx_costs")
+        return n
+
     # ------------------------------------------------------------------------------------------- launches
     def record_launches(self, launches: Iterable[tuple[str, str, int, str]], seen_at: float) -> int:
         """(mint, venue, slot, signature) of detected launches; a mint already recorded is ignored.
@@ -411,4 +429,5 @@ class LedgerStore:
             "losses": losses,
             "duplicate_orders": dupes,
             "launches_seen": self.launch_count(),
+            "failed_tx_fees_lamports": self.tx_costs_total(),
         }

@@ -282,6 +282,15 @@ class RiskBook:
         self._book(remainder)
         return True
 
+    def on_cost(self, key: str, lamports: int, now: float) -> bool:
+        """A fee paid with nothing to show for it (a transaction that landed and failed): a realised loss that
+        counts toward daily P&L and drawdown but not toward any position or the loss streak. Once per key."""
+        now = self._advance(now)
+        if lamports <= 0 or not self._remember_fill(f"cost:{key}"):
+            return False
+        self._book(-int(lamports))
+        return True
+
     def _book(self, pnl: int) -> None:
         self.realized += pnl
         self.daily_pnl += pnl

@@ -181,8 +181,10 @@ def test_live_mode_on_simnet_lands_real_trades_and_the_ledger_matches_balances(r
     for f in fills:
         order = store.get_order(f.order_id)
         assert order.mode == "live" and order.state is OrderState.CONFIRMED and order.signature == f.signature
-    # live fills are the wallet's own balance changes: the ledger and the chain agree to the lamport
-    assert balance == start_sol - sum(f.lamports for f in buys) + sum(f.lamports for f in sells)
+    # live fills are the wallet's own balance changes, and the fees of transactions that landed and failed are
+    # recorded as costs: the ledger and the chain agree to the lamport
+    failed_fees = store.tx_costs_total()
+    assert balance == start_sol - sum(f.lamports for f in buys) + sum(f.lamports for f in sells) - failed_fees
     for mint, held in tokens.items():
         assert held == sum(f.tokens for f in buys if f.mint == mint) - sum(f.tokens for f in sells if f.mint == mint)
     assert_books_consistent(store)

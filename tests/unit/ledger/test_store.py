@@ -304,10 +304,21 @@ def test_summary_counts(store):
                        positions=[position("M1"), position("M2", opened=5.0, tokens=0, closed=30.0)])
     store.add_daily_pnl("2026-01-02", 7, True)
     assert store.summary() == {
-        "schema_version": 2, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
+        "schema_version": 3, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
         "fills": 1, "positions_opened": 2, "positions_closed": 1, "positions_open": 1,
         "realized_pnl_lamports": 7, "trades": 1, "wins": 1, "losses": 0, "duplicate_orders": 0,
-        "launches_seen": 0}
+        "launches_seen": 0, "failed_tx_fees_lamports": 0}
+
+
+def test_a_failed_transactions_fee_is_a_cost_booked_once(store):
+    a = intent("a")
+    store.record_batch(orders=[a, transition(a, S.FAILED, 11.0, error="6042")])
+    assert store.record_tx_cost(a.id, "sig", 25_000, 7, 11.0, "2026-01-02")
+    assert not store.record_tx_cost(a.id, "sig", 25_000, 7, 11.0, "2026-01-02")     # a retried call
+    assert store.tx_costs_total() == 25_000
+    day = store.daily_pnl("2026-01-02")
+    assert (day.realized_lamports, day.trades) == (-25_000, 0)                          # a loss, not a trade
+    assert store.summary()["failed_tx_fees_lamports"] == 25_000
 
 
 def test_launches_are_recorded_once_per_mint(store):

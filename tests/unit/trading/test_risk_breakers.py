@@ -275,3 +275,13 @@ def test_restore_catches_up_with_time_passed_while_down():
     s = r.status()
     assert s["daily_pnl"] == 0 and s["day_start_equity"] == b.book_equity
     assert s["breakers"] == [R.PAUSED]
+
+
+def test_fees_of_failed_transactions_count_toward_the_daily_loss_once():
+    b = book()
+    close(b, "A", -999_975_000)                         # 1 SOL - 25,000 lamports lost on a position
+    assert b.state is RiskState.ACTIVE
+    assert b.on_cost("order-x", 25_000, T0)             # a buy that landed and failed on slippage
+    assert not b.on_cost("order-x", 25_000, T0)         # the same call retried after a restart
+    assert b.status()["daily_pnl"] == -SOL and b.state is RiskState.REDUCING
+    assert b.status()["consecutive_losses"] == 1        # a fee is not a closed trade
