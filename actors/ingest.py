@@ -35,6 +35,7 @@ FLUSH_S = 0.002
 MAX_BATCH = 2048
 MAX_INFLIGHT_PER_SHARD = 8
 CURSORS_KEY = "ingest_cursors"
+TRUNCATED_RETRIES = 8
 MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
 
 
@@ -260,12 +261,23 @@ class Ingest:
                 asyncio.create_task(self._fetch_truncated(sig))
 
     async def _fetch_truncated(self, sig: str) -> None:
-        try:
-            tx = await self.peers(names.RPC_POOL).get_transaction.remote(sig, "json")
+        """Logs were cut off: the events come from the whole transaction (its event-CPI inner instructions).
+        A notification can arrive before the transaction reaches 'confirmed', so retry for a few slots."""
+        for attempt in range(TRUNCATED_RETRIES):
+            try:
+                tx = await self.peers(names.RPC_POOL).get_transaction.remote(sig, "json")
+            except Exception as exc:
+                log.warning("truncated tx %s: %s", sig, exc)
+                tx = None
             if tx is not None:
-                await self._dispatch(decode_transaction(tx, signature=sig))
-        except Exception as exc:
-            log.warning("truncated tx %s: %s", sig, exc)
+                try:
+                    await self._dispatch(decode_transaction(tx, signature=sig))
+                except DecodeError:
+                    self.core.stats["decode_errors"] += 1
+                return
+            await asyncio.sleep(0.4 * (attempt + 1))
+        self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
+        log.error("truncated tx %s never became available; its events are missing", sig)
 
     async def _dispatch(self, events: list, received_at: float = 0.0) -> None:
         if not events:
