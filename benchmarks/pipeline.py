@@ -1,0 +1,134 @@
+"""Pipeline benchmark: the actor system under load, on this machine. Prints one JSON object.
+
+- ingest_events_per_s: decoded events pushed through the Ingest actor to the AnalyzerShards (routing, Ray
+  transfer in batches, TokenState updates, features out) until every shard has taken them.
+- loop_period_ms_p50/p99: the Orchestrator's 10 ms loop while simnet's market runs at a high launch rate.
+- detect_to_send_ms_p50/p95: sniper path, from the WebSocket notification's arrival at Ingest to the order's
+  durable intent (the moment before the fill/send), no strategy wait.
+- risk_reserve_us_p50/p99: approve_and_reserve measured inside the RiskSupervisor actor.
+- bytes_per_token: the shards' own measure of TokenState size (tracemalloc-calibrated estimate).
+- rss_mb per actor: resident memory of each actor's worker process.
+
+Usage: python benchmarks/pipeline.py [--seconds 60] [--events 200000] [--launches-per-minute 120]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def synthetic_events(n: int, mints: int = 2000) -> list:
+    """Trade events shaped like the decoder's output (real field layout), spread over `mints` coins."""
+    import random
+
+    from solders.pubkey import Pubkey
+
+    from pipelines.chain.events import Trade
+    rng = random.Random(7)
+    keys = [str(Pubkey.new_unique()) for _ in range(mints)]
+    users = [str(Pubkey.new_unique()) for _ in range(5000)]
+    out = []
+    vsol, vtok = 30_000_000_000, 1_073_000_000_000_000
+    for i in range(n):
+        buy = rng.random() < 0.6
+        sol = rng.randint(5_000_000, 900_000_000)
+        tok = sol * vtok // vsol
+        out.append(Trade(venue="pumpfun", signature=f"bench{i}", slot=1000 + i // 50, mint=keys[i % mints],
+                         side="buy" if buy else "sell", sol_amount=sol, token_amount=tok,
+                         user=users[rng.randrange(len(users))], quote_mint="So11111111111111111111111111111111111111112",
+                         quote_amount=sol, timestamp=1_700_000_000 + i // 50, virtual_sol_reserves=vsol + sol,
+                         virtual_token_reserves=vtok - tok, real_sol_reserves=sol, real_token_reserves=793_100_000_000_000 - tok,
+                         seq=0))
+    return out
+
+
+def measure_ingest(system, events: list, batch: int = 2000) -> float:
+    import ray
+
+    from actors import names
+    ingest = system.actor(names.INGEST)
+    ray.get(ingest.ingest_events.remote(events[:batch]))          # warm up shards and code paths
+    ray.get(ingest.drain.remote())
+    body = events[batch:]
+    t0 = time.perf_counter()
+    refs = [ingest.ingest_events.remote(body[i:i + batch]) for i in range(0, len(body), batch)]
+    ray.get(refs)
+    ray.get(ingest.drain.remote())
+    return len(body) / (time.perf_counter() - t0)
+
+
+def actor_rss_mb(namespace: str) -> dict[str, float]:
+    import psutil
+    from ray.util.state import list_actors
+    out = {}
+    for a in list_actors(filters=[("ray_namespace", "=", namespace), ("state", "=", "ALIVE")], detail=True, limit=200):
+        try:
+            out[a.name] = round(psutil.Process(a.pid).memory_info().rss / 2**20, 1)
+        except Exception:
+            continue
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--launches-per-minute", type=float, default=120.0)
+    args = ap.parse_args()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    from actors import names
+    from actors.system import TradingSystem
+    from pipelines.config import config_with, load_config
+
+    ray.init(num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False)
+    tmp = Path(tempfile.mkdtemp(prefix="lr-bench-"))
+    ns = f"lr-bench-{uuid.uuid4().hex[:6]}"
+    cfg = config_with(load_config("sim", env={}), {
+        "ray": {"namespace": ns}, "ledger": {"path": str(tmp / "ledger.sqlite")}, "api": {"enabled": False},
+        "logging": {"dir": str(tmp / "logs")},
+        "simnet": {"launches_per_minute": args.launches_per_minute, "speed": 1.0}})
+    system = TradingSystem(cfg)
+    result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}}
+    try:
+        system.start()
+        time.sleep(args.seconds)
+        st = system.status()
+        orch, exe, risk = st["orchestrator"], st["executor"], st["risk"]
+        shards = [s for s in st["shards"] if "bytes_per_token" in s and s.get("tokens")]
+        metrics = {
+            "loop_period_ms_p50": orch.get("loop_period_ms_p50"),
+            "loop_period_ms_p99": orch.get("loop_period_ms_p99"),
+            "detect_to_send_ms_p50": exe.get("detect_to_send_ms_p50"),
+            "detect_to_send_ms_p95": exe.get("detect_to_send_ms_p95"),
+            "risk_reserve_us_p50": risk.get("reserve_us_p50"),
+            "risk_reserve_us_p99": risk.get("reserve_us_p99"),
+            "bytes_per_token": max((s["bytes_per_token"] for s in shards), default=None),
+            "tokens_tracked": st.get("tokens_tracked"),
+            "launches_seen": st["ingest"].get("launches_seen"),
+            "sniper_entries": (orch.get("counts") or {}).get("approved", 0),
+            "rss_mb": actor_rss_mb(ns),
+        }
+        metrics["ingest_events_per_s"] = round(measure_ingest(system, synthetic_events(args.events)))
+        result["metrics"] = metrics
+        result["params"] = {"seconds": args.seconds, "events": args.events,
+                            "launches_per_minute": args.launches_per_minute, "shards": system.n_shards}
+        system.stop()
+    finally:
+        system.teardown()
+        ray.shutdown()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
