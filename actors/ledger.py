@@ -26,6 +26,9 @@ class LedgerActor:
     def record_order(self, order: Order) -> Order:
         return self.store.record_order(order)
 
+    def claim_entry(self, order: Order) -> Order | None:
+        return self.store.claim_entry(order)
+
     def record_batch(self, orders: list[Order] = (), fills: list[Fill] = (), positions: list[Position] = ()):
         return self.store.record_batch(orders=orders, fills=fills, positions=positions)
 

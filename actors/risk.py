@@ -60,8 +60,9 @@ class RiskSupervisor:
             del self.reserve_us[:5_000]
         self.decisions[decision.reason] = self.decisions.get(decision.reason, 0) + 1
         if decision.approved:
+            # Persisted by the 100 ms housekeeping, not here: the hot path stays one book call. A reservation
+            # lost in a crash costs nothing — a fill whose reservation is unknown still counts as deployed.
             self._changed()
-            self._persist()   # durable before the executor can spend it
         return decision
 
     def release(self, reservation_id: str) -> bool:

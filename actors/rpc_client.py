@@ -144,13 +144,14 @@ class RpcClient:
             waits.append((a, fut))
         if waits:
             if self._flush_task is None or self._flush_task.done():
-                self._flush_task = asyncio.create_task(self._flush_later())
+                # Fresh reads (an order about to be quoted) go out now; cacheable ones wait a moment to batch.
+                self._flush_task = asyncio.create_task(self._flush_later(0.0 if fresh else self.batch_window_s))
             for a, fut in waits:
                 out[a] = await asyncio.shield(fut)
         return out
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self.batch_window_s)
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         while self._pending:
             pending, self._pending = self._pending, {}
             commitment = self._pending_commitment

@@ -75,6 +75,12 @@ class TokenFeatures:
     safety: SafetyVerdict
     creator: str = ""
     symbol: str = ""
+    buy_volume_lamports: dict[int, int] = field(default_factory=dict)  # window -> bought lamports
+    new_buyers: dict[int, int] = field(default_factory=dict)   # window -> first-time buyers in it
+    dev_sell_share: float = 0.0      # share of the creator's bought tokens sold since (1.0 = all of it)
+    peak_price: float = 0.0          # highest price seen (drawdown = 1 - price / peak_price)
+    trades: int = 0                  # trades seen since tracking started
+    rugged: bool = False             # liquidity collapsed from its peak (see AnalysisConfig.rug_*)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,18 @@ class LedgerStore:
         db.execute("INSERT INTO order_transitions (order_id, seq, state, ts, error) VALUES (?, ?, ?, ?, ?)",
                    (order.id, seq, order.state.value, ts, order.error))
 
+    def claim_entry(self, order: Order) -> Order | None:
+        """Record a buy's intent unless its opportunity already has an entry order: the check and the write in
+        one transaction (the sniper path's one ledger round trip). Returns the stored intent, or None when the
+        opportunity was claimed before (a retried call after a restart: never buy it twice)."""
+        if order.side is not Side.BUY or not order.opportunity_id or order.state is not OrderState.INTENT:
+            raise om.IllegalTransition(f"order {order.id}: claim_entry takes a buy intent with an opportunity")
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM orders WHERE opportunity_id = ? AND side = 'buy' LIMIT 1",
+                          (order.opportunity_id,)).fetchone():
+                return None
+            return self._record_order(db, order)
+
     def get_order(self, order_id: str) -> Order | None:
         rows = self._all(f"{_SELECT_ORDER} WHERE id = ?", (order_id,))
         return codec.order_from_row(rows[0]) if rows else None

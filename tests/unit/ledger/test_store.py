@@ -374,3 +374,15 @@ def test_signatures_are_stored_but_a_real_keypair_in_the_same_place_is_refused(s
     assert store.load_risk_counters()["ingest_cursors"] == {"prog": [sig, 42]}
     with pytest.raises(SecretRefused):
         store.save_risk_counters({"ingest_cursors": {"prog": [str(Keypair()), 42]}})
+
+
+def test_claim_entry_records_one_buy_per_opportunity(store):
+    first = intent("opp-1")
+    assert store.claim_entry(first) == first
+    # a retried execute_entry after a restart builds the same order again: refused, nothing written
+    assert store.claim_entry(replace(first, created_at=first.created_at + 5)) is None
+    assert store.claim_entry(intent("opp-1", oid="another-id")) is None   # another order, same opportunity
+    assert [o.id for o in store.orders()] == [first.id]
+    assert store.claim_entry(intent("opp-2")) is not None
+    with pytest.raises(IllegalTransition):
+        store.claim_entry(transition(intent("opp-3"), S.SUBMITTED, 11.0))

@@ -1,0 +1,229 @@
+"""ShardCore: the TokenStates of many mints, batch in, batch out (what one AnalyzerShard actor hosts).
+
+- `ingest(events, now)` applies a batch and returns the features of every token it touched, once each, in
+  first-touched order. Events about nothing (SOL/USDC pools), with oversized mints, or that fail to apply
+  (wrong types from a broken decoder) are skipped and counted, never raised.
+- Re-delivered events (a Ray retry after an actor restart delivers a batch at least once) are dropped: the
+  shard remembers a 64-bit digest of the last `AnalysisConfig.dedupe_events` event keys.
+- At most `max_tracked_tokens` are tracked; a new mint beyond that evicts the least recently active one.
+- `evict(now)` drops dead tokens (idle past `evict_after_idle_s`, or rugged). A rugged mint is remembered
+  (bounded) so that a later trade does not resurrect it as a fresh, clean-looking token.
+- `snapshot()` / `restore()` carry everything across an actor restart as plain primitives and bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+from collections import OrderedDict
+from typing import Iterable
+
+from pipelines.chain.events import event_key
+from pipelines.config import AnalysisConfig
+from pipelines.messages import TokenFeatures
+
+from .routing import event_mint
+from .layout import MAX_KEY_LEN, AnalysisParams
+from .records import from_record, to_record
+from .token_state import TokenState
+
+SNAPSHOT_VERSION = 1
+RUGGED_MEMORY = 4096
+
+
+def _event_digest(event) -> int:
+    sig, kind, seq = event_key(event)
+    raw = f"{sig}|{kind}|{seq}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+
+
+class ShardCore:
+    def __init__(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = ()) -> None:
+        self.cfg = cfg
+        self.params = AnalysisParams.from_config(cfg, tuple(extra_blacklist))
+        self.tokens: OrderedDict[str, TokenState] = OrderedDict()     # least recently active first
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._rugged: OrderedDict[str, None] = OrderedDict()
+        self.counters = {"events": 0, "skipped": 0, "bad": 0, "duplicates": 0,
+                         "evicted_idle": 0, "evicted_rugged": 0, "evicted_cap": 0}
+
+    # --- batches ----------------------------------------------------------------------------------------------
+    def ingest(self, events: Iterable, now: float) -> list[TokenFeatures]:
+        if not math.isfinite(now):
+            raise ValueError(f"now must be a finite time, got {now!r}")
+        touched: dict[str, TokenState] = {}
+        counters = self.counters
+        dedupe = self.cfg.dedupe_events
+        for ev in events:
+            counters["events"] += 1
+            mint, created = "", False
+            try:
+                mint = event_mint(ev)
+                if not mint or len(mint) > MAX_KEY_LEN:
+                    counters["skipped"] += 1
+                    continue
+                if dedupe:
+                    d = _event_digest(ev)
+                    if d in self._seen:
+                        counters["duplicates"] += 1
+                        continue
+                    self._seen[d] = None
+                    if len(self._seen) > dedupe:
+                        self._seen.popitem(last=False)
+                created = mint not in self.tokens
+                st = self._state_for(mint, now)
+                if st.apply(ev, now):
+                    touched[mint] = st
+                    self.tokens.move_to_end(mint)
+                elif created:
+                    del self.tokens[mint]          # the event said nothing about it after all
+            except Exception:           # a malformed event must not take the shard down
+                counters["bad"] += 1
+                if created:
+                    self.tokens.pop(mint, None)    # created for this event alone: leave nothing behind
+        return [st.features(now) for st in touched.values()]
+
+    def _state_for(self, mint: str, now: float) -> TokenState:
+        st = self.tokens.get(mint)
+        if st is not None:
+            return st
+        if len(self.tokens) >= self.cfg.max_tracked_tokens:
+            old_mint, old = self.tokens.popitem(last=False)
+            self.counters["evicted_cap"] += 1
+            if old.rugged:
+                self._remember_rugged(old_mint)
+        st = TokenState(self.params, mint, now)
+        if mint in self._rugged:
+            st.rugged = True
+        self.tokens[mint] = st
+        return st
+
+    # --- account reads ----------------------------------------------------------------------------------------
+    def apply_mint_info(self, mint: str, info, now: float) -> TokenFeatures | None:
+        st = self.tokens.get(mint)
+        if st is None:
+            return None
+        st.apply_mint_info(info)
+        return st.features(now)
+
+    def apply_holders(self, mint: str, holders, now: float) -> TokenFeatures | None:
+        st = self.tokens.get(mint)
+        if st is None:
+            return None
+        st.apply_holders(holders)
+        return st.features(now)
+
+    def apply_lp_burn(self, mint: str, share: float, now: float) -> TokenFeatures | None:
+        st = self.tokens.get(mint)
+        if st is None:
+            return None
+        st.apply_lp_burn(share)
+        return st.features(now)
+
+    def pending_mint_reads(self, limit: int = 100) -> list[str]:
+        """Mints still without a mint-account read, most recently active first (what to fetch next)."""
+        out = []
+        for mint in reversed(self.tokens):
+            if not self.tokens[mint].flags:
+                out.append(mint)
+                if len(out) >= limit:
+                    break
+        return out
+
+    # --- reads ------------------------------------------------------------------------------------------------
+    def update_config(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = ()) -> None:
+        """Runtime change of thresholds and blacklists (control API), applied to every tracked token. The state
+        layout (windows, buckets, holder slots, sketch, trade ring) must not change: states hold buffers of it."""
+        params = AnalysisParams.from_config(cfg, tuple(extra_blacklist))
+        if params.layout_key != self.params.layout_key:
+            raise ValueError("the analysis state layout cannot change at runtime")
+        self.cfg, self.params = cfg, params
+        for st in self.tokens.values():
+            st.p = params
+
+    def get(self, mint: str) -> TokenState | None:
+        return self.tokens.get(mint)
+
+    def refresh(self, now: float, active_within_s: float | None = None) -> list[TokenFeatures]:
+        """Features of every live token (windows decay with time even without trades), optionally only those
+        active in the last `active_within_s` seconds."""
+        out = []
+        for st in reversed(self.tokens.values()):
+            if active_within_s is not None and now - st.last_active > active_within_s:
+                break          # ordered by activity: the rest are older still
+            if not st.is_dead(now):
+                out.append(st.features(now))
+        return out
+
+    def evict(self, now: float) -> list[str]:
+        gone = []
+        idle_after = self.cfg.evict_after_idle_s
+        for mint, st in list(self.tokens.items()):
+            if st.rugged:
+                gone.append(mint)
+                self.counters["evicted_rugged"] += 1
+                self._remember_rugged(mint)
+            elif now - st.last_active > idle_after:
+                gone.append(mint)
+                self.counters["evicted_idle"] += 1
+        for mint in gone:
+            del self.tokens[mint]
+        return gone
+
+    def _remember_rugged(self, mint: str) -> None:
+        self._rugged[mint] = None
+        self._rugged.move_to_end(mint)
+        if len(self._rugged) > RUGGED_MEMORY:
+            self._rugged.popitem(last=False)
+
+    def stats(self) -> dict:
+        n = len(self.tokens)
+        sample = [st for _, st in zip(range(64), reversed(self.tokens.values()))]
+        per_token = round(sum(state_bytes(st) for st in sample) / len(sample)) if sample else 0
+        return {"tokens": n, "bytes_per_token": per_token, "bytes_estimate": per_token * n,
+                "dedupe_keys": len(self._seen), "rugged_remembered": len(self._rugged), **self.counters}
+
+    # --- snapshot ---------------------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Everything needed to resume: plain Python values and bytes (pickle / msgpack ready)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "tokens": [to_record(st) for st in self.tokens.values()],
+            "seen": list(self._seen),
+            "rugged": list(self._rugged),
+            "counters": dict(self.counters),
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Replace the state with a snapshot's. A snapshot of another version or shape raises ValueError and
+        leaves the shard as it was; records from another window/ring layout restore with those parts empty."""
+        try:
+            if snap.get("version") != SNAPSHOT_VERSION:
+                raise ValueError(f"snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
+            tokens: OrderedDict[str, TokenState] = OrderedDict()
+            for rec in snap["tokens"]:
+                st = from_record(self.params, rec)
+                tokens[st.mint] = st
+            while len(tokens) > self.cfg.max_tracked_tokens:
+                tokens.popitem(last=False)
+            seen = OrderedDict((int(d), None) for d in snap.get("seen", ()))
+            rugged = OrderedDict((str(m), None) for m in snap.get("rugged", ()))
+            counters = {k: int(v) for k, v in snap.get("counters", {}).items() if k in self.counters}
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"not a shard snapshot: {type(exc).__name__}: {exc}") from None
+        self.tokens, self._seen, self._rugged = tokens, seen, rugged
+        self.counters.update(counters)
+
+
+def state_bytes(st: TokenState) -> int:
+    """Memory held by one TokenState: the object, its arrays and sketches, the strings only it references
+    (shared ones, e.g. interned venue and program names, are not counted)."""
+    size = sys.getsizeof(st)
+    for part in (st.ints, st.reals, st.cnt, st.owners, st.buf):
+        size += sys.getsizeof(part)
+    for v in (st.mint, st.creator, st.symbol, st.pool):
+        if v:
+            size += sys.getsizeof(v)
+    return size

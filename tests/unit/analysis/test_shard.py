@@ -1,0 +1,179 @@
+"""ShardCore: batches in and out, eviction, caps, dedupe, snapshot/restore across a 'restart'."""
+import dataclasses
+import pickle
+
+import pytest
+
+from pipelines.analysis.shard import ShardCore
+from pipelines.chain.programs import USDC_MINT
+from pipelines.config import AnalysisConfig
+
+from .market import SOL, Curve, key, pool_created
+
+
+def market(n_tokens=3, trades=4):
+    curves = [Curve() for _ in range(n_tokens)]
+    events = [c.launch() for c in curves]
+    for i in range(trades):
+        for c in curves:
+            events.append(c.buy_sol(key(), (i + 1) * SOL // 10))
+    return curves, events
+
+
+def test_ingest_returns_one_features_per_touched_token_in_first_touch_order():
+    curves, events = market(3, 4)
+    shard = ShardCore(AnalysisConfig())
+    out = shard.ingest(events, 100.0)
+    assert [f.mint for f in out] == [c.mint for c in curves]
+    assert all(f.trades == 4 and f.buys[60] == 4 for f in out)
+    assert shard.stats()["tokens"] == 3
+    more = shard.ingest([curves[1].buy_sol(key(), SOL)], 101.0)
+    assert [f.mint for f in more] == [curves[1].mint] and more[0].trades == 5
+
+
+def test_redelivered_events_are_not_counted_twice():
+    _, events = market(2, 3)
+    shard = ShardCore(AnalysisConfig())
+    shard.ingest(events, 1.0)
+    again = shard.ingest(events, 2.0)          # a Ray retry re-sends the whole batch
+    assert again == []
+    assert shard.counters["duplicates"] == len(events)
+    assert all(st.trades == 3 for st in shard.tokens.values())
+
+
+def test_bad_events_are_skipped_and_counted_not_raised():
+    c = Curve()
+    good = c.buy_sol(key(), SOL)
+    broken = dataclasses.replace(good, signature="other", sol_amount="lots")      # a broken decoder
+    huge_mint = dataclasses.replace(good, signature="huge", mint="M" * 10_000)
+    shard = ShardCore(AnalysisConfig())
+    out = shard.ingest([broken, huge_mint, "not an event", pool_created(USDC_MINT, 1, 1), good], 1.0)
+    assert [f.mint for f in out] == [c.mint] and out[0].trades == 1
+    # the broken trade is "bad"; an oversized mint, a non-event and a SOL/USDC pool are about no token
+    assert shard.counters["bad"] == 1 and shard.counters["skipped"] == 3
+    other = dataclasses.replace(broken, mint=key())
+    shard.ingest([other], 2.0)
+    assert shard.get(other.mint) is None       # a failed first event leaves no empty state behind
+    with pytest.raises(ValueError):
+        shard.ingest([good], float("nan"))      # the caller's clock is a programming error, not chain data
+
+
+def test_idle_and_rugged_tokens_are_evicted_and_rugs_are_remembered():
+    shard = ShardCore(AnalysisConfig(evict_after_idle_s=60))
+    idle, rug, live = Curve(), Curve(), Curve()
+    shard.ingest([idle.launch(), rug.launch(), live.launch()], 0.0)
+    whale = key()
+    bought = rug.buy_sol(whale, 5 * SOL)            # ~4.94 SOL into the curve after fees: the liquidity peak
+    shard.ingest([bought], 10.0)
+    shard.ingest([rug.sell(whale, bought.token_amount)], 12.0)   # all of it sold back: real SOL ~0
+    assert rug.state.real_sol_reserves < SOL // 100
+    assert shard.get(rug.mint).rugged
+    shard.ingest([live.buy_sol(key(), SOL)], 50.0)
+    gone = shard.evict(61.0)                    # idle: last activity 0.0, 61 s ago; rug: rugged; live: 11 s
+    assert sorted(gone) == sorted([idle.mint, rug.mint])
+    assert shard.get(live.mint) is not None and shard.get(idle.mint) is None
+    # a later trade does not bring the rug back as a fresh clean token
+    f = shard.ingest([rug.buy_sol(key(), SOL)], 70.0)[0]
+    assert f.rugged and "rugged" in f.safety.reasons
+    # an idle token simply starts over
+    f = shard.ingest([idle.buy_sol(key(), SOL)], 70.0)[0]
+    assert not f.rugged and f.trades == 1
+
+
+def test_the_cap_evicts_the_least_recently_active():
+    shard = ShardCore(AnalysisConfig(max_tracked_tokens=3))
+    a, b, c, d = Curve(), Curve(), Curve(), Curve()
+    shard.ingest([a.launch(), b.launch(), c.launch()], 0.0)
+    shard.ingest([a.buy_sol(key(), SOL)], 1.0)  # a is now the most recent; b the least
+    shard.ingest([d.launch()], 2.0)
+    assert set(shard.tokens) == {a.mint, c.mint, d.mint}
+    assert shard.counters["evicted_cap"] == 1
+
+
+def test_refresh_sees_windows_decay_without_new_events():
+    shard = ShardCore(AnalysisConfig())
+    c = Curve()
+    shard.ingest([c.launch(), c.buy_sol(key(), SOL)], 0.0)
+    (f,) = shard.refresh(5.0)
+    assert f.buys[10] == 1
+    (f,) = shard.refresh(30.0)
+    assert f.buys[10] == 0 and f.buys[60] == 1
+    assert shard.refresh(30.0, active_within_s=10) == []
+
+
+def test_pending_mint_reads_until_a_read_arrives():
+    shard = ShardCore(AnalysisConfig())
+    mint = key()
+    shard.ingest([pool_created(mint, SOL, 10**15)], 0.0)
+    assert shard.pending_mint_reads() == [mint]
+
+    class Info:
+        mint_authority = None
+        freeze_authority = None
+        supply = 10**15
+
+    f = shard.apply_mint_info(mint, Info(), 1.0)
+    assert "mint_info_unknown" not in f.safety.reasons and shard.pending_mint_reads() == []
+    assert shard.apply_mint_info("unknown", Info(), 1.0) is None
+
+
+def test_snapshot_restore_round_trip_through_pickle():
+    curves, events = market(4, 6)
+    cfg = AnalysisConfig()
+    shard = ShardCore(cfg)
+    shard.ingest(events[:20], 10.0)
+    shard.ingest(events[20:], 12.0)
+    shard.get(curves[0].mint).apply_holders([(key(), 10**14)])
+    blob = pickle.dumps(shard.snapshot())
+
+    restored = ShardCore(cfg)                  # a restarted actor
+    restored.restore(pickle.loads(blob))
+    assert list(restored.tokens) == list(shard.tokens)
+    for mint in shard.tokens:
+        assert restored.get(mint).features(20.0) == shard.get(mint).features(20.0)
+    # both continue identically, and the restored one still drops what it already saw
+    nxt = [c.sell(key(), 10**12) for c in curves]
+    assert restored.ingest(nxt, 21.0) == shard.ingest(nxt, 21.0)
+    assert restored.ingest(events[:5], 22.0) == []
+
+
+def test_restore_under_a_different_layout_keeps_scalars_and_drops_what_changed():
+    curves, events = market(2, 5)
+    old = ShardCore(AnalysisConfig(window_buckets=10, holder_slots=12, max_trades_per_token=64))
+    old.ingest(events, 10.0)
+    new = ShardCore(AnalysisConfig(window_buckets=8, holder_slots=6, max_trades_per_token=3))
+    new.restore(old.snapshot())
+    for c in curves:
+        a, b = old.get(c.mint).features(10.0), new.get(c.mint).features(10.0)
+        assert (b.price, b.trades, b.curve_progress, b.unique_buyers) == (a.price, a.trades, a.curve_progress,
+                                                                          a.unique_buyers)
+        assert b.volume_lamports == {10: 0, 60: 0, 300: 0}          # window layout changed: empty, not misread
+        assert b.top5_share == pytest.approx(a.top5_share)           # the 5 largest survive a smaller table
+        assert 0.0 <= b.trade_size_entropy <= 1.585                  # 3 entries left: at most log2(3) bits
+
+
+def test_garbage_snapshots_raise_value_error_and_leave_the_shard_alone():
+    shard = ShardCore(AnalysisConfig())
+    c = Curve()
+    shard.ingest([c.launch()], 0.0)
+    for bad in ({}, {"version": 99}, {"version": 1, "tokens": [("x",)]}, {"version": 1, "tokens": 5},
+                {"version": 1, "tokens": [("m", ("", "", "", "", ""), (), (), b"\x00", b"", b"", b"", b"")]}):
+        with pytest.raises(ValueError):
+            shard.restore(bad)
+    assert list(shard.tokens) == [c.mint]
+
+
+def test_stats_report_memory_per_token():
+    _, events = market(5, 10)
+    shard = ShardCore(AnalysisConfig())
+    shard.ingest(events, 1.0)
+    s = shard.stats()
+    assert s["tokens"] == 5 and 1000 < s["bytes_per_token"] <= 2048
+    assert s["bytes_estimate"] == 5 * s["bytes_per_token"] and s["events"] == len(events)
+
+
+def test_a_trade_with_an_unreadable_side_teaches_nothing():
+    c = Curve()
+    odd = dataclasses.replace(c.buy_sol(key(), SOL), side="swap")
+    shard = ShardCore(AnalysisConfig())
+    assert shard.ingest([odd], 1.0) == [] and shard.get(c.mint) is None
