@@ -274,10 +274,11 @@ class Config(_Section):
         return self
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge_tables(base: dict, over: dict) -> dict:
+    """`over` merged into `base` table by table (nested dicts merge, anything else replaces)."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merge_tables(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -299,7 +300,7 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     base = data.get("extends")
     if base:
-        data = _merge(_read(_resolve_path(base), (*seen, path)), data)
+        data = merge_tables(_read(_resolve_path(base), (*seen, path)), data)
     return data
 
 
@@ -340,9 +341,9 @@ def load_config(profile: str | Path = "sim", env: dict[str, str] | None = None,
     data.setdefault("profile", path.stem)
     env_data = _env_overrides(dict(os.environ) if env is None else env)
     if env_data:
-        data = _merge(data, env_data)
+        data = merge_tables(data, env_data)
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_tables(data, overrides)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -353,6 +354,6 @@ def load_config(profile: str | Path = "sim", env: dict[str, str] | None = None,
 def config_with(cfg: Config, changes: dict) -> Config:
     """A new Config with nested changes applied and validated (runtime PATCH); raises ConfigError."""
     try:
-        return Config.model_validate(_merge(cfg.model_dump(), changes))
+        return Config.model_validate(merge_tables(cfg.model_dump(), changes))
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "change")) from None

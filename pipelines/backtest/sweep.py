@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.config import Config, ConfigError, config_with
+from pipelines.config import Config, ConfigError, config_with, merge_tables
 
 LATENCY_KEYS = frozenset({"detection_slots", "send_to_land_slots", "jitter_slots"})
 OBJECTIVES = {"pnl_sol": "pnl_sol", "sharpe": "sharpe_per_trade", "profit_factor": "profit_factor"}
@@ -81,13 +81,6 @@ def _nested(dotted: str, value) -> dict:
     return root
 
 
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def expand(grid: dict, base: Config) -> list[SweepPoint]:
     """Every combination of the grid as a validated config (see the module docstring)."""
     flat = flatten_grid(grid)
@@ -116,7 +109,7 @@ def expand(grid: dict, base: Config) -> list[SweepPoint]:
             if head == "latency":
                 latency[rest] = v
             else:
-                changes = _merge(changes, _nested(k, v))
+                changes = merge_tables(changes, _nested(k, v))
         try:
             cfg = config_with(base, changes) if changes else base
         except ConfigError as exc:
