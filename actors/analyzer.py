@@ -4,6 +4,10 @@ Events come in batches from Ingest; the features of every token a batch touched 
 MomentumEngine. In the background it reads each new mint's account (authorities, Token-2022 extensions) and,
 every 30 s, the real largest holders of active tokens, through RpcPool; it evicts dead tokens and checkpoints
 its state to disk so a restart resumes where it was.
+
+Replay mode (chain.source = "replay"): no account reads (there is no chain; the backtester reads none either),
+refresh and eviction when the replay driver says they are due (`maintain`), and each batch's features are sent
+on, and awaited, within the `ingest` call instead of by the 20 ms flush loop.
 """
 from __future__ import annotations
 
@@ -17,18 +21,20 @@ from pathlib import Path
 import ray
 
 from actors import names
+from actors.clock import ActorClock
 from pipelines.analysis.shard import ShardCore
 from pipelines.chain.errors import DecodeError
 from pipelines.chain.mint import decode_mint, decode_token_account
 from pipelines.config import Config
+from pipelines.housekeeping import EVICT_EVERY_S, REFRESH_EVERY_S
 
 log = logging.getLogger("launchray.analyzer")
 FEATURE_FLUSH_S = 0.02
 MINT_READ_S = 0.25
 HOLDERS_EVERY_S = 30.0
 HOLDERS_PER_ROUND = 20
-REFRESH_S = 5.0
-EVICT_S = 10.0
+REFRESH_S = REFRESH_EVERY_S
+EVICT_S = EVICT_EVERY_S
 CHECKPOINT_S = 10.0
 
 
@@ -41,6 +47,7 @@ class AnalyzerShard:
     def __init__(self, cfg: Config, index: int, n_shards: int) -> None:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
+        self.clock = ActorClock.for_config(cfg)
         self.index, self.n_shards = index, n_shards
         self.core = ShardCore(cfg.analysis, cfg.risk.blacklist)
         self.path = checkpoint_path(cfg, index)
@@ -49,8 +56,9 @@ class AnalyzerShard:
         self._holders_at: dict[str, float] = {}
         self.reads = {"mint": 0, "holders": 0, "errors": 0}
         loop = asyncio.get_event_loop()
-        self._tasks = [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop()),
-                       loop.create_task(self._maintenance_loop())]
+        self._tasks = [loop.create_task(self._maintenance_loop())]
+        if not self.clock.replay:
+            self._tasks += [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop())]
 
     def _restore(self) -> bool:
         try:
@@ -72,20 +80,28 @@ class AnalyzerShard:
         return str(self.path)
 
     # --- events in, features out -------------------------------------------------------------------------------
-    def ingest(self, events: list) -> int:
-        for f in self.core.ingest(events, time.time()):
-            self._out[f.mint] = f
+    async def ingest(self, events: list, now: float | None = None) -> int:
+        for f in self.core.ingest(events, self.clock.at(now)):
+            self._out[f.mint] = f          # a token's batch features replace its refreshed ones
+        if self.clock.replay:
+            await self.flush()
         return len(events)
 
+    async def flush(self, now: float | None = None) -> int:
+        """Send the pending features to the MomentumEngine (live: every 20 ms; replay: awaited, per batch)."""
+        self.clock.at(now)
+        if not self._out:
+            return 0
+        batch, self._out = list(self._out.values()), {}
+        call = self.peers(names.MOMENTUM).on_features.remote(batch, self.clock.sent())
+        if self.clock.replay:
+            await call
+        return len(batch)
+
     async def _flush_loop(self) -> None:
-        momentum = None
         while True:
             await asyncio.sleep(FEATURE_FLUSH_S)
-            if not self._out:
-                continue
-            batch, self._out = list(self._out.values()), {}
-            momentum = momentum or self.peers(names.MOMENTUM)
-            momentum.on_features.remote(batch)
+            await self.flush()
 
     # --- account reads -----------------------------------------------------------------------------------------
     async def _reads_loop(self) -> None:
@@ -145,18 +161,29 @@ class AnalyzerShard:
             del self._holders_at[m]
 
     # --- maintenance -------------------------------------------------------------------------------------------
+    def maintain(self, refresh: bool, evict: bool, now: float | None = None) -> int:
+        """Refresh (features of every live token, pending for the next flush) and/or evict, at the clock's now;
+        returns how many features the refresh produced. The maintenance loop calls it live, the replay driver
+        when pipelines/housekeeping says they are due."""
+        now, n = self.clock.at(now), 0
+        if refresh:                      # windows decay even when nobody trades
+            for f in self.core.refresh(now, active_within_s=self.cfg.analysis.evict_after_idle_s):
+                self._out.setdefault(f.mint, f)
+                n += 1
+        if evict:
+            self.core.evict(now)
+        return n
+
     async def _maintenance_loop(self) -> None:
         last_refresh = last_evict = last_ckpt = time.time()
         while True:
             await asyncio.sleep(1.0)
             now = time.time()
-            if now - last_refresh >= REFRESH_S:     # windows decay even when nobody trades
-                for f in self.core.refresh(now, active_within_s=self.cfg.analysis.evict_after_idle_s):
-                    self._out.setdefault(f.mint, f)
-                last_refresh = now
-            if now - last_evict >= EVICT_S:
-                self.core.evict(now)
-                last_evict = now
+            if not self.clock.replay:
+                refresh, evict = now - last_refresh >= REFRESH_S, now - last_evict >= EVICT_S
+                self.maintain(refresh, evict)
+                last_refresh = now if refresh else last_refresh
+                last_evict = now if evict else last_evict
             if now - last_ckpt >= CHECKPOINT_S:
                 await asyncio.get_event_loop().run_in_executor(None, self._checkpoint_quietly)
                 last_ckpt = now
@@ -169,7 +196,7 @@ class AnalyzerShard:
 
     def features(self, mint: str):
         st = self.core.get(mint)
-        return None if st is None else st.features(time.time())
+        return None if st is None else st.features(self.clock.now())
 
     def update_config(self, cfg: Config) -> None:
         """Runtime change (control API): safety thresholds and blacklists apply to every tracked token."""

@@ -2,43 +2,34 @@
 
 Paper fills and live slippage bounds both need the freshest state: the bonding curve (and its mint, for the
 token program) before migration, the PumpSwap pool and its vault balances after. Global and the fee config
-change rarely and are cached.
+change rarely and are cached. The views (pipelines/market_views.py) are the ones a replay builds from recorded
+events, so the executor plans and fills the same way on either.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from actors import names
 from pipelines.chain import pda
 from pipelines.chain import programs as P
-from pipelines.chain.amm_state import FeeConfig, Fees, Pool, decode_fee_config, decode_pumpswap_pool
+from pipelines.chain.amm_state import FeeConfig, decode_fee_config, decode_pumpswap_pool
 from pipelines.chain.curve import CurveFees
 from pipelines.chain.errors import DecodeError
 from pipelines.chain.fees import pump_curve_fees
 from pipelines.chain.mint import decode_token_account
-from pipelines.chain.pump_state import BondingCurve, Global, decode_bonding_curve, decode_global
+from pipelines.chain.pump_state import Global, decode_bonding_curve, decode_global
+from pipelines.market_views import CurveView, PoolView
 
 STATIC_TTL_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class CurveView:
-    curve: BondingCurve
-    fees: CurveFees
-    slot: int
-    fee_recipient: str
-    token_program: str
-
-
-@dataclass(frozen=True, slots=True)
-class PoolView:
-    pool_address: str
-    pool: Pool
-    base_reserve: int
-    quote_reserve: int
-    fees: Fees
-    slot: int
-    token_program: str
+def reader_for(cfg, peers):
+    """This system's reader of chain state: account reads through the RpcPool, or in replay mode
+    (chain.source = "replay") the replayed market of the replay driver, behind the same interface."""
+    if cfg.chain.source == "replay":
+        from actors.replay import ReplayReader
+        return ReplayReader(peers(names.REPLAY))
+    return ChainReader(peers(names.RPC_POOL))
 
 
 class ChainReader:

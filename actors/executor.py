@@ -4,6 +4,11 @@ Every order's intent is in the ledger before anything is sent. Modes: paper (fil
 fresh on-chain state, fees and the slippage model included), dry_run (record the decision only), live (build,
 simulate, sign, send over RPC or as a Jito bundle, confirm; direct pump.fun instructions on the curve, Jupiter
 after migration). Open orders left by a crash are reconciled with the chain when this actor starts.
+Planning (refusal or the order with its slippage bound) and the paper fill are pipelines/stages.plan_entry /
+plan_exit / paper_fill, the functions the backtester runs; this actor does the I/O around them.
+
+Replay mode (chain.source = "replay"): paper only; the state an order is planned and filled against comes from
+the replay driver's market (actors/replay.ReplayReader, the ChainReader interface) and time from its clock.
 """
 from __future__ import annotations
 
@@ -15,14 +20,14 @@ import time
 import ray
 
 from actors import names
-from actors.chain_reader import ChainReader
+from actors.chain_reader import reader_for
+from actors.clock import ActorClock
 from actors.live_sender import LiveSender, SendError
+from pipelines import stages
 from pipelines.chain import programs as P
-from pipelines.chain.curve import buy_exact_sol, sell
 from pipelines.chain.intents import PumpBuyExactSol, PumpSell
 from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
 from pipelines.config import Config
-from pipelines.desk import entry_order, exit_order
 from pipelines.fill_from_tx import fill_from_transaction
 from pipelines.fills import PaperFillModel, Rejection
 from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
@@ -38,8 +43,9 @@ class Executor:
         self.peers = names.Peers(cfg.ray.namespace)
         self.mode = cfg.execution.mode
         self.ledger = self.peers(names.LEDGER)
-        self.rpc = self.peers(names.RPC_POOL)
-        self.reader = ChainReader(self.rpc)
+        self.clock = ActorClock.for_config(cfg)
+        self.rpc = None if self.clock.replay else self.peers(names.RPC_POOL)   # a replay has no chain to call
+        self.reader = reader_for(cfg, self.peers)
         self.fill_model = PaperFillModel(cfg.execution)
         self.sender: LiveSender | None = None
         if self.mode == "live":
@@ -120,18 +126,16 @@ class Executor:
             await risk.release.remote(reservation.id)
             self._count("state_unavailable")
             return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
-        if view is None or view.curve.complete:
+        planned = stages.plan_entry(opp, reservation, view, self.fill_model, self.cfg.execution.slippage_bps,
+                                    self.mode, self.clock.now())
+        if isinstance(planned, str):
             await risk.release.remote(reservation.id)
             self._count("not_on_curve")
-            return {"status": "refused", "reason": "no active curve"}
-        now = time.time()
-        spend = max(0, reservation.lamports - self.fill_model.tx_fee_lamports())
-        expected = buy_exact_sol(view.curve.state(), spend, view.fees).tokens
-        order = entry_order(opp, reservation, self.mode, self.fill_model.tx_fee_lamports(), expected,
-                            self.cfg.execution.slippage_bps, now)
+            return {"status": "refused", "reason": planned}
+        order = planned.order
         await self.ledger.record_order.remote(order)          # durable intent before anything is sent
         if detected_at:
-            self.detect_to_send_ms.append((time.time() - detected_at) * 1000)
+            self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
             del self.detect_to_send_ms[:-10_000]
         if self.mode == "dry_run":
             await self._fail(order, "dry_run")
@@ -144,7 +148,7 @@ class Executor:
     async def execute_exit(self, signal: ExitSignal) -> dict:
         positions = self.peers(names.POSITIONS)
         pos = await positions.get.remote(signal.mint)
-        if pos is None or not pos.is_open:
+        if pos is None or not pos.is_open:        # nothing to sell: no chain read for it
             return {"status": "no_position"}
         try:
             curve = await self.reader.curve(signal.mint)
@@ -152,36 +156,27 @@ class Executor:
         except Exception as exc:
             await positions.exit_failed.remote(signal.mint)
             return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
-        tokens = min(signal.tokens, pos.tokens)
-        if pool is not None:
-            from pipelines.chain.amm import pumpswap_sell
-            f = pool.fees
-            expected = pumpswap_sell(tokens, pool.base_reserve, pool.quote_reserve, f.lp_fee_bps, f.protocol_fee_bps,
-                                     f.creator_fee_bps, has_creator=pool.pool.has_coin_creator).net_quote
-        elif curve is not None and not curve.curve.complete:
-            expected = sell(curve.curve.state(), tokens, curve.fees).net_sol
-        else:
+        # Exit ids are deterministic; a retry after a failed attempt takes the next attempt number.
+        prior = {o.id: o for o in await self.ledger.orders.remote(None, signal.mint)}
+        planned = stages.plan_exit(
+            pos, signal, curve, pool, self.cfg.execution.slippage_bps, self.mode, self.clock.now(),
+            lambda order_id: order_id not in prior or prior[order_id].state not in (OrderState.FAILED,
+                                                                                    OrderState.EXPIRED))
+        if isinstance(planned, str):
+            if planned == "no_position":
+                return {"status": "no_position"}
             await positions.exit_failed.remote(signal.mint)
-            return {"status": "refused", "reason": "no market for the token"}
-        order = await self._fresh_exit_order(pos, ExitSignal(signal.mint, signal.reason, tokens, signal.urgent), expected)
+            return {"status": "refused", "reason": planned}
+        order = planned.order
         await self.ledger.record_order.remote(order)
         if self.mode == "dry_run":
             await self._fail(order, "dry_run")
             return {"status": "dry_run", "order_id": order.id}
         if self.mode == "paper":
-            return await self._paper(order, curve if pool is None else None, pool)
+            return await self._paper(order, planned.curve, planned.pool)
         if pool is not None:
             return await self._live_jupiter_sell(order)
         return await self._live_curve(order, curve)
-
-    async def _fresh_exit_order(self, pos, signal: ExitSignal, expected: int) -> Order:
-        """Exit ids are deterministic; a retry after a failed attempt takes the next attempt number."""
-        for attempt in range(100):
-            order = exit_order(pos, signal, self.mode, expected, self.cfg.execution.slippage_bps, time.time(), attempt)
-            prior = await self.ledger.get_order.remote(order.id)
-            if prior is None or prior.state not in (OrderState.FAILED, OrderState.EXPIRED):
-                return order
-        raise RuntimeError(f"too many failed exit attempts for {pos.mint}")
 
     # --- paper -----------------------------------------------------------------------------------------------
     async def _paper(self, order: Order, curve_view=None, pool_view=None) -> dict:
@@ -192,17 +187,8 @@ class Executor:
                 curve_view = await self.reader.curve(order.mint) or curve_view
             elif pool_view is not None:
                 pool_view = await self.reader.pool(order.mint) or pool_view
-        now = time.time()
-        fm = self.fill_model
-        if pool_view is not None:
-            p = pool_view
-            result = (fm.fill_sell_pool(order, p.pool, p.base_reserve, p.quote_reserve, p.fees, p.slot, now)
-                      if order.side is Side.SELL else
-                      fm.fill_buy_pool(order, p.pool, p.base_reserve, p.quote_reserve, p.fees, p.slot, now))
-        elif order.side is Side.BUY:
-            result = fm.fill_buy(order, curve_view.curve, curve_view.fees, curve_view.slot, now)
-        else:
-            result = fm.fill_sell(order, curve_view.curve, curve_view.fees, curve_view.slot, now)
+        now = self.clock.now()
+        result = stages.paper_fill(order, self.fill_model, curve_view, pool_view, now)
         submitted = transition(order, OrderState.SUBMITTED, now)
         if isinstance(result, Rejection):
             await self._fail(submitted, result.reason)
@@ -220,7 +206,7 @@ class Executor:
                 "slot": fill.slot, **booked}
 
     async def _fail(self, order: Order, reason: str) -> None:
-        failed = transition(order, OrderState.FAILED, time.time(), error=reason)
+        failed = transition(order, OrderState.FAILED, self.clock.now(), error=reason)
         steps = [failed] if order.state is OrderState.INTENT or order.state is OrderState.SUBMITTED else []
         if order.state is OrderState.SUBMITTED:
             steps = [order, failed]
@@ -229,7 +215,7 @@ class Executor:
         await self._undo(failed)
 
     async def _book_cost(self, order: Order, signature: str, lamports: int, slot: int) -> None:
-        now = time.time()
+        now = self.clock.now()
         day = time.strftime("%Y-%m-%d", time.gmtime(now))
         if await self.ledger.record_tx_cost.remote(order.id, signature, lamports, slot, now, day):
             await self.peers(names.RISK).on_cost.remote(order.id, lamports)
@@ -310,6 +296,9 @@ class Executor:
         return await self._book(order, fill)
 
     # --- status ----------------------------------------------------------------------------------------------
+    def set_clock(self, now: float) -> float:
+        return self.clock.advance(now)
+
     def status(self) -> dict:
         lat = sorted(self.detect_to_send_ms[-5000:])
         out = {"mode": self.mode, "in_flight": self.in_flight, "counts": dict(self.counts)}

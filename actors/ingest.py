@@ -4,7 +4,12 @@ One logsSubscribe per watched program on the first healthy WebSocket URL; on a d
 backoff, re-subscribes FIRST and then backfills the gap with getSignaturesForAddress + getTransaction through
 RpcPool, so nothing is lost; signatures are deduplicated so nothing is detected twice. Decoding happens in
 batches; events go to AnalyzerShard actors routed by a stable hash of the mint, launches also go straight to the
-Orchestrator (the sniper path), and completion/migration to the PositionTracker (emergency exits).
+Orchestrator (the sniper path), and completion/migration to the PositionTracker (emergency exits). Routing is
+pipelines/stages.route, the function the backtester runs.
+
+Replay mode (chain.source = "replay"): no WebSocket; the replay driver (actors/replay.py) hands each slot's
+decoded events to `replay_batch`, which makes the same calls but awaits each one, so the batch has gone all the
+way through the system when it returns.
 """
 from __future__ import annotations
 
@@ -19,10 +24,10 @@ import aiohttp
 import ray
 
 from actors import names
-from pipelines.analysis.routing import shard_for
+from actors.clock import ActorClock
+from pipelines import stages
 from pipelines.chain.decode import decode_logs, decode_transaction
 from pipelines.chain.errors import DecodeError
-from pipelines.chain.events import Complete, Launch, Migration, PoolCreated
 from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe, backfill_order
@@ -78,19 +83,8 @@ class IngestCore:
 
     def route(self, events: list) -> tuple[dict[int, list], list, list]:
         """Split events by shard; pull out launches (sniper path) and lifecycle events (exits)."""
-        by_shard: dict[int, list] = {}
-        launches, lifecycle = [], []
-        for ev in events:
-            mint = getattr(ev, "mint", "") or getattr(ev, "mint_a", "")
-            if isinstance(ev, Launch):
-                if ev.mint in self.launch_mints:
-                    continue
-                self.launch_mints.add(ev.mint)
-                self.stats["launches"] += 1
-                launches.append(ev)
-            elif isinstance(ev, (Complete, Migration, PoolCreated)):
-                lifecycle.append(ev)
-            by_shard.setdefault(shard_for(mint, self.n_shards), []).append(ev)
+        by_shard, launches, lifecycle = stages.route(events, self.n_shards, self.launch_mints)
+        self.stats["launches"] += len(launches)
         self.stats["events"] += len(events)
         return by_shard, launches, lifecycle
 
@@ -100,6 +94,7 @@ class Ingest:
     def __init__(self, cfg: Config, ws_urls: list[str], n_shards: int) -> None:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
+        self.clock = ActorClock.for_config(cfg)
         self.ws_urls = list(ws_urls)
         self.core = IngestCore(n_shards)
         self.programs = list(cfg.chain.programs or WATCHED_PROGRAMS)
@@ -114,9 +109,10 @@ class Ingest:
         self._ws = None
         self.connected = False
         self.last_event_ts = 0.0
-        self._tasks = [asyncio.get_event_loop().create_task(self._run())] if self.ws_urls else []
-        self._tasks.append(asyncio.get_event_loop().create_task(self._flusher()))
-        self._tasks.append(asyncio.get_event_loop().create_task(self._checkpoint_loop()))
+        loop = asyncio.get_event_loop()
+        self._tasks = [loop.create_task(self._run())] if self.ws_urls else []
+        if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
+            self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop())]
 
     def _restore_cursors(self) -> int:
         """Cursors saved by a previous incarnation: the first connect then backfills what was missed."""
@@ -297,6 +293,28 @@ class Ingest:
                 futs = futs[1:]
             futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(evs)))
             self._inflight[i] = futs
+
+    # --- replay mode -------------------------------------------------------------------------------------------
+    async def replay_batch(self, events: list, now: float, flush_idle_shards: bool = False) -> int:
+        """One slot of a replay, routed as _dispatch routes, every call awaited in the BacktestEngine's order:
+        launches (the sniper ticks), lifecycle events (their exits run), then each shard in shard order (its
+        features go on to the MomentumEngine, the orchestrator and the exits before its call returns). Shards
+        with no events flush their refreshed features when `flush_idle_shards` (a refresh was due)."""
+        now = self.clock.at(now)
+        self.last_event_ts = now
+        by_shard, launches, lifecycle = self.core.route(events)
+        if launches:
+            await self.peers(names.ORCHESTRATOR).on_launches.remote(launches, now, now)
+            await self.peers(names.LEDGER).record_launches.remote(
+                [(ev.mint, ev.venue, ev.slot, ev.signature) for ev in launches], now)
+        if lifecycle:
+            await self.peers(names.POSITIONS).on_lifecycle.remote(lifecycle, now)
+        for i, shard in enumerate(self.shards):
+            if i in by_shard:
+                await shard.ingest.remote(by_shard[i], now)
+            elif flush_idle_shards:
+                await shard.flush.remote(now)
+        return len(events)
 
     async def ingest_events(self, events: list) -> int:
         """Feed already-decoded events (replay source, benchmarks)."""

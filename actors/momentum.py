@@ -1,31 +1,24 @@
 """MomentumEngine actor: scores every changed token, keeps the ranking, turns the best into Opportunities.
 
 Also the PositionTracker's price feed: each batch of features becomes a batch of marks (price, completion,
-migration, rug signals), so exits are checked on every price update.
+migration, rug signals), so exits are checked on every price update. Scoring and marks are
+pipelines/stages.momentum_opportunities / marks_from, the functions the backtester runs. In replay mode both
+calls are awaited (the batch's opportunities are queued and its exits have run when on_features returns).
 """
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 
 import ray
 
 from actors import names
+from actors.clock import ActorClock
+from pipelines import stages
 from pipelines.config import Config
 from pipelines.messages import TokenFeatures
 from pipelines.scoring.momentum import MomentumModel
-from pipelines.scoring.opportunities import opportunity_from
 
-LAMPORTS = 1_000_000_000
 MAX_TRACKED = 20_000
-RUG_REASONS = ("dev_dump", "liquidity_pulled")
-
-
-def marks_from(features: list[TokenFeatures]) -> dict:
-    return {f.mint: (f.price, {"complete": f.complete, "migrated": f.migrated,
-                               "rug_signals": tuple(r for r in f.safety.reasons if r in RUG_REASONS)
-                               + (("rugged",) if getattr(f, "rugged", False) else ())})
-            for f in features}
 
 
 @ray.remote(num_cpus=0)
@@ -33,29 +26,34 @@ class MomentumEngine:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
+        self.clock = ActorClock.for_config(cfg)
         self.model = MomentumModel(cfg.scoring)
         self.latest: OrderedDict[str, tuple[float, TokenFeatures]] = OrderedDict()
         self.counts = {"features": 0, "opportunities": 0, "batches": 0}
 
-    def on_features(self, features: list[TokenFeatures]) -> int:
-        now = time.time()
-        capital = int(self.cfg.risk.max_position_sol * LAMPORTS)
-        opps = []
-        for f in features:
-            b = self.model.score(f)
-            self.latest[f.mint] = (b.score, f)
-            self.latest.move_to_end(f.mint)
-            opp = opportunity_from(f, b, self.cfg.scoring, now, capital, exits=self.cfg.exits)
-            if opp is not None:
-                opps.append(opp)
-        while len(self.latest) > MAX_TRACKED:
-            self.latest.popitem(last=False)
+    async def on_features(self, features: list[TokenFeatures], now: float | None = None) -> int:
+        now = self.clock.at(now)
+        latest = self.latest
+
+        def ranked(f: TokenFeatures, score: float) -> None:
+            latest[f.mint] = (score, f)
+            latest.move_to_end(f.mint)
+
+        opps = stages.momentum_opportunities(self.model, features, self.cfg, now,
+                                             stages.momentum_capital(self.cfg), scored=ranked)
+        while len(latest) > MAX_TRACKED:
+            latest.popitem(last=False)
         self.counts["features"] += len(features)
         self.counts["batches"] += 1
+        replay = self.clock.replay
         if opps:
             self.counts["opportunities"] += len(opps)
-            self.peers(names.ORCHESTRATOR).on_opportunities.remote(opps)
-        self.peers(names.POSITIONS).on_marks.remote(marks_from(features))
+            queued = self.peers(names.ORCHESTRATOR).on_opportunities.remote(opps, self.clock.sent())
+            if replay:                   # queued before the exits below can tick
+                await queued
+        marked = self.peers(names.POSITIONS).on_marks.remote(stages.marks_from(features), self.clock.sent())
+        if replay:
+            await marked
         return len(opps)
 
     def top(self, n: int = 10) -> list[dict]:

@@ -13,6 +13,7 @@ RISK = "risk_supervisor"
 EXECUTOR = "executor"
 POSITIONS = "position_tracker"
 CONTROL = "control_plane"
+REPLAY = "replay_feed"      # replay mode only: feeds a recording through the system (actors/replay.py)
 
 
 def shard_name(i: int) -> str:

@@ -3,7 +3,14 @@
 Each tick hands out what may start now (cancels, then exits, then entries up to the concurrency cap) and
 starts each as its own task: approval + reservation is one RiskSupervisor call, execution is fire-and-track on
 the Executor, so the loop itself never waits on anything. Launches and exits do not wait for the next tick:
-they are dispatched the moment they arrive (the sniper path and emergency exits).
+they are dispatched the moment they arrive (the sniper path and emergency exits). The sniper's opportunities are
+pipelines/stages.on_launches, the function the backtester runs.
+
+Replay mode (chain.source = "replay"): no wall-clock loops. Time is the replay's (passed with each call), the
+replay driver (actors/replay.py) refreshes the available capital when it is due and calls `tick` once per slot,
+as the BacktestEngine does; a tick (and every immediate dispatch) first pushes the time to the actors its
+actions call, then runs the actions one after the other to their end (pipelines/stages.tick), so the order of
+decisions is the backtester's.
 """
 from __future__ import annotations
 
@@ -14,15 +21,17 @@ import time
 import ray
 
 from actors import names
+from actors.clock import ActorClock
+from pipelines import stages
 from pipelines.config import Config
 from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
+from pipelines.housekeeping import CAPITAL_EVERY_S
 from pipelines.messages import ExitSignal, Opportunity
 from pipelines.scoring.sniper import Sniper
+from pipelines.stages import MAX_ACTIONS_PER_TICK
 from pipelines.strategy_weights import StrategyWeights
 
 log = logging.getLogger("launchray.orchestrator")
-LAMPORTS = 1_000_000_000
-MAX_ACTIONS_PER_TICK = 64
 
 
 @ray.remote(num_cpus=0)
@@ -30,8 +39,8 @@ class Orchestrator:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
-        now = time.time()
-        self.weights = StrategyWeights(cfg.scoring, now)
+        self.clock = ActorClock.for_config(cfg)
+        self.weights = StrategyWeights(cfg.scoring, self.clock.now())
         self.queue = DecisionQueue(cfg.orchestrator, cfg.scoring, self.weights)
         self.sniper = Sniper(cfg.scoring, cfg.analysis, cfg.risk.blacklist)
         self.sniper_enabled = "sniper" in cfg.orchestrator.strategies
@@ -47,8 +56,10 @@ class Orchestrator:
         self.detected_at: dict[str, float] = {}
         self.results: dict[str, dict] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._loop = asyncio.get_event_loop().create_task(self._run_loop())
-        self._capital = asyncio.get_event_loop().create_task(self._capital_loop())
+        self._clock_pushed = float("-inf")
+        if not self.clock.replay:
+            self._loop = asyncio.get_event_loop().create_task(self._run_loop())
+            self._capital = asyncio.get_event_loop().create_task(self._capital_loop())
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -81,6 +92,31 @@ class Orchestrator:
             task = asyncio.get_event_loop().create_task(self._start(action))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _replay_tick(self, now: float) -> None:
+        """Replay mode: the BacktestEngine's tick, each action run to its end before the next."""
+        self.weights.adapt(now)
+        for action in stages.tick(self.queue, now, lambda: self.in_flight):
+            if action.kind == ENTRY and (not self.entries_enabled or self.paused):
+                self.queue.finish(action.mint)
+                self._count("entries_dropped_paused")
+                continue
+            await self._push_clock(now)
+            await self._start(action)
+
+    async def _push_clock(self, now: float) -> None:
+        """Replay mode: the actors an action calls (and that call each other) act at this tick's time."""
+        if now > self._clock_pushed:
+            await asyncio.gather(*(self.peers(n).set_clock.remote(now)
+                                   for n in (names.RISK, names.EXECUTOR, names.POSITIONS)))
+            self._clock_pushed = now
+
+    async def _dispatch_now(self, now: float) -> None:
+        """Launches, exits and manual trades start now, not at the next loop tick."""
+        if self.clock.replay:
+            await self._replay_tick(now)
+        else:
+            self._tick(now)
 
     async def _start(self, action: Action) -> None:
         try:
@@ -122,57 +158,66 @@ class Orchestrator:
 
     async def _capital_loop(self) -> None:
         while self.running:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(CAPITAL_EVERY_S)
             try:
-                st = await self.peers(names.RISK).status.remote()
-                self.queue.set_available_capital(int(st.get("available", 0)))
+                await self.refresh_capital()
             except Exception:
                 pass
 
+    async def refresh_capital(self, now: float | None = None) -> int:
+        """The risk book's available capital to the queue (every second live; when due in replay)."""
+        self.clock.at(now)
+        available = await self.peers(names.RISK).available.remote(self.clock.sent())
+        self.queue.set_available_capital(available)
+        return available
+
     # --- inputs ------------------------------------------------------------------------------------------------
-    def on_launches(self, launches: list, received_at: float = 0.0) -> int:
+    async def on_launches(self, launches: list, received_at: float = 0.0, now: float | None = None) -> int:
         """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick."""
+        now = self.clock.at(now)
         if not self.sniper_enabled or not self.entries_enabled or self.paused:
             return 0
-        now = time.time()
-        size = int(self.cfg.execution.sniper_buy_sol * LAMPORTS)
-        pushed = 0
-        for launch in launches:
-            opp = self.sniper.on_launch(launch, now, size)
-            if opp is not None and self.queue.push_opportunity(opp, now):
-                self.detected_at[opp.mint] = received_at or now
-                pushed += 1
-        self._count("sniper_opportunities", pushed)
+        pushed = stages.on_launches(self.queue, self.sniper, launches, now, stages.sniper_size(self.cfg))
+        for opp in pushed:
+            self.detected_at[opp.mint] = received_at or now
+        self._count("sniper_opportunities", len(pushed))
         if pushed:
-            self._tick(now)
-        return pushed
+            await self._dispatch_now(now)
+        return len(pushed)
 
-    def on_opportunities(self, opps: list[Opportunity]) -> int:
+    def on_opportunities(self, opps: list[Opportunity], now: float | None = None) -> int:
+        now = self.clock.at(now)
         if not self.momentum_enabled:
             return 0
-        now = time.time()
         pushed = sum(1 for o in opps if self.queue.push_opportunity(o, now))
         self._count("momentum_opportunities", pushed)
         return pushed
 
-    def on_manual(self, opp: Opportunity) -> dict:
+    async def on_manual(self, opp: Opportunity) -> dict:
         """An operator's manual trade (control API): queued like every entry, so risk approval still applies."""
         if self.paused or not self.entries_enabled:
             return {"queued": False, "reason": "paused" if self.paused else "entries_stopped"}
-        now = time.time()
+        now = self.clock.now()
         if not self.queue.push_opportunity(opp, now):
             return {"queued": False, "reason": "not queued: an entry for this mint is queued or in flight, or expired"}
         self._count("manual_opportunities")
-        self._tick(now)
+        await self._dispatch_now(now)
         return {"queued": True, "reason": ""}
 
     def result(self, opportunity_id: str) -> dict | None:
         """The outcome of an entry this orchestrator started (None while queued or unknown)."""
         return self.results.get(opportunity_id)
 
-    def push_exit(self, signal: ExitSignal) -> None:
-        self.queue.push_exit(signal)
-        self._tick(time.time())
+    async def push_exits(self, signals: list[ExitSignal], now: float | None = None) -> int:
+        """Exits from the PositionTracker, all queued, then dispatched now (ahead of every entry)."""
+        now = self.clock.at(now)
+        pushed = sum(1 for s in signals if self.queue.push_exit(s))
+        await self._dispatch_now(now)
+        return pushed
+
+    async def tick(self, now: float | None = None) -> None:
+        """Replay mode: the tick that ends each slot (the 10 ms loop's tick live)."""
+        await self._dispatch_now(self.clock.at(now))
 
     def on_closed(self, strategy: str, pnl_lamports: int) -> None:
         self.weights.record(strategy, pnl_lamports)

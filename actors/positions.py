@@ -2,8 +2,13 @@
 
 Fills arrive from the Executor after the ledger holds them; each is settled once (by order id) and its risk
 effect sent to the RiskSupervisor. Prices arrive batched from the MomentumEngine (every changed token), and
-completion / migration events straight from Ingest. An exit that fires is marked in flight in the book (so a
-take-profit step is not fired twice) and pushed to the Orchestrator, ahead of every entry.
+completion / migration events straight from Ingest. What fires is decided by pipelines/stages.ExitWatch (the
+object the backtester runs) over this actor's book: an exit that fires is marked in flight in the book (so a
+take-profit step is not fired twice) and the batch's exits are pushed to the Orchestrator, ahead of every entry.
+
+Replay mode (chain.source = "replay"): time is the replay's (passed with each call, or pushed by the
+Orchestrator before a fill), the housekeeping sweep runs when the replay driver calls `sweep`, and exits pushed
+to the Orchestrator are awaited (they have run when the call returns).
 """
 from __future__ import annotations
 
@@ -14,18 +19,17 @@ import time
 import ray
 
 from actors import names
-
-from pipelines.chain.events import Complete, Migration, PoolCreated
-from actors.chain_reader import ChainReader
+from actors.chain_reader import reader_for
+from actors.clock import ActorClock
 from pipelines.config import Config
 from pipelines.desk import settle_fill
-from pipelines.exits import ExitFlags, evaluate_exit, flatten, steps_done_after
+from pipelines.housekeeping import SWEEP_EVERY_S
 from pipelines.messages import ExitSignal, Fill, Order
 from pipelines.positions import PositionBook
+from pipelines.stages import DEFAULT_SELL_FEE_BPS, ExitWatch, Mark
 
 log = logging.getLogger("launchray.positions")
 SNAPSHOT_KEY = "position_book"
-DEFAULT_SELL_FEE_BPS = 100
 
 
 @ray.remote(num_cpus=0)
@@ -33,6 +37,7 @@ class PositionTracker:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
+        self.clock = ActorClock.for_config(cfg)
         self.ledger = self.peers(names.LEDGER)
         counters = ray.get(self.ledger.load_counters.remote())
         snap = counters.get(SNAPSHOT_KEY)
@@ -47,11 +52,14 @@ class PositionTracker:
                 if not change.duplicate:
                     self.replayed += 1
                     self._replayed_bookings.append(booking)
-        self.sell_fee_bps = DEFAULT_SELL_FEE_BPS
-        self.flags: dict[str, ExitFlags] = {}
-        self.exits_fired: dict[str, int] = {}
+        self.watch = ExitWatch(self.book, cfg.exits, DEFAULT_SELL_FEE_BPS)
+        self._fees_loaded = False
         self._dirty = bool(self.replayed)
         self._task = asyncio.get_event_loop().create_task(self._housekeeping())
+
+    @property
+    def sell_fee_bps(self) -> int:
+        return self.watch.sell_fee_bps
 
     async def _housekeeping(self) -> None:
         risk = self.peers(names.RISK)
@@ -59,23 +67,36 @@ class PositionTracker:
             if booking.kind != "none":
                 risk.apply_booking.remote(booking)
         self._replayed_bookings = []
-        await self._load_fees()
+        await self.load_fees()
+        if self.clock.replay:
+            return                               # the replay driver calls sweep() when it is due
         while True:
-            await asyncio.sleep(1.0)
-            now = time.time()
-            for pos in self.book.open_positions():   # max-hold fires even for tokens nobody trades
-                self._check(pos.mint, pos.last_price, now)
-            unrealized = self.book.unrealized_all(self.sell_fee_bps)
-            if unrealized:
-                self.peers(names.RISK).mark_to_market.remote(unrealized)
-            self._persist()
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await self.sweep()
 
-    async def _load_fees(self) -> None:
-        try:
-            fees = await ChainReader(self.peers(names.RPC_POOL)).curve_fees()
-            self.sell_fee_bps = fees.protocol_bps + fees.creator_bps
-        except Exception as exc:
-            log.warning("could not read pump curve fees (%s); using %d bps", exc, DEFAULT_SELL_FEE_BPS)
+    async def sweep(self, now: float | None = None) -> int:
+        """Housekeeping: exits on time (max hold fires even for tokens nobody trades), then the open positions
+        marked to market in the risk book. Returns how many exits fired."""
+        fired = await self._send(self.watch.sweep(self.clock.at(now)))
+        unrealized = self.book.unrealized_all(self.sell_fee_bps)
+        if unrealized:
+            marked = self.peers(names.RISK).mark_to_market.remote(unrealized, self.clock.sent())
+            if self.clock.replay:
+                await marked
+        self._persist()
+        return fired
+
+    async def load_fees(self) -> int:
+        """The sell fee the exits judge prices net of: the pump curve's fee rates (read once; the replay driver
+        awaits it before the first batch). Falls back to DEFAULT_SELL_FEE_BPS when they cannot be read."""
+        if not self._fees_loaded:
+            try:
+                fees = await reader_for(self.cfg, self.peers).curve_fees()
+                self.watch.sell_fee_bps = fees.protocol_bps + fees.creator_bps
+            except Exception as exc:
+                log.warning("could not read pump curve fees (%s); using %d bps", exc, DEFAULT_SELL_FEE_BPS)
+            self._fees_loaded = True
+        return self.sell_fee_bps
 
     def _persist(self) -> None:
         if self._dirty:
@@ -84,7 +105,7 @@ class PositionTracker:
 
     # --- fills -------------------------------------------------------------------------------------------------
     async def on_fill(self, fill: Fill, order: Order) -> dict:
-        change, booking = settle_fill(fill, order, self.book, time.time())
+        change, booking = settle_fill(fill, order, self.book, self.clock.now())
         if not change.duplicate:
             await self.ledger.upsert_position.remote(change.position)
             self._dirty = True
@@ -94,75 +115,43 @@ class PositionTracker:
         if booking.kind == "close":
             day = time.strftime("%Y-%m-%d", time.gmtime(fill.ts))
             await self.ledger.add_daily_pnl.remote(day, booking.pnl_lamports, booking.pnl_lamports > 0, fill.order_id)
-            self.peers(names.ORCHESTRATOR).on_closed.remote(booking.strategy, booking.pnl_lamports)
+            learned = self.peers(names.ORCHESTRATOR).on_closed.remote(booking.strategy, booking.pnl_lamports)
+            if self.clock.replay:            # the strategy weights learn before the next decision
+                await learned
         return {"opened": change.opened, "closed": change.closed, "duplicate": change.duplicate,
                 "tokens": change.position.tokens, "pnl_lamports": booking.pnl_lamports}
 
     def exit_failed(self, mint: str) -> None:
         """The exit for `mint` did not fill: it may fire again on the next price."""
-        self.book.abort_exit(mint)
+        self.watch.exit_failed(mint)
 
     # --- prices and lifecycle ----------------------------------------------------------------------------------
-    def on_marks(self, marks: dict) -> int:
-        """marks: mint -> (price, {"complete", "migrated", "rug_signals"}). Returns how many exits fired."""
-        now = time.time()
-        fired = 0
-        for mint, (price, f) in marks.items():
-            if self.book.get(mint) is None:
-                continue
-            self.flags[mint] = ExitFlags(complete=bool(f.get("complete")), migrated=bool(f.get("migrated")),
-                                         rug_signals=tuple(f.get("rug_signals", ())), sell_fee_bps=self.sell_fee_bps)
-            fired += self._check(mint, price, now)
-        return fired
+    async def on_marks(self, marks: list[Mark], now: float | None = None) -> int:
+        """Price updates (stages.marks_from, from the MomentumEngine). Returns how many exits fired."""
+        return await self._send(self.watch.on_marks(marks, self.clock.at(now)))
 
-    def on_lifecycle(self, events: list) -> int:
-        now = time.time()
-        fired = 0
-        for ev in events:
-            mint = getattr(ev, "mint", "") or getattr(ev, "mint_b", "")
-            if isinstance(ev, PoolCreated):
-                mint = ev.mint_b if self.book.get(ev.mint_b) else ev.mint_a
-            pos = self.book.get(mint)
-            if pos is None:
-                continue
-            old = self.flags.get(mint, ExitFlags(sell_fee_bps=self.sell_fee_bps))
-            self.flags[mint] = ExitFlags(complete=True, migrated=isinstance(ev, (Migration, PoolCreated)) or old.migrated,
-                                         rug_signals=old.rug_signals, sell_fee_bps=old.sell_fee_bps)
-            fired += self._check(mint, pos.last_price, now)
-        return fired
+    async def on_lifecycle(self, events: list, now: float | None = None) -> int:
+        """Completion / migration / new pool events from Ingest: urgent exits for held mints."""
+        return await self._send(self.watch.on_lifecycle(events, self.clock.at(now)))
 
-    def _check(self, mint: str, price: float, now: float) -> int:
-        pos = self.book.get(mint)
-        if pos is None or self.book.pending_exit(mint) is not None:
+    async def _send(self, signals: list[ExitSignal]) -> int:
+        """The exits that fired (already in flight in the book) to the Orchestrator in one call."""
+        if not signals:
             return 0
-        if price > 0:
-            pos = self.book.mark(mint, price, now) or pos
-        signal = evaluate_exit(pos, price, now, self.cfg.exits, self.flags.get(mint))
-        if signal is None:
-            return 0
-        return self._fire(signal)
-
-    def _fire(self, signal: ExitSignal) -> int:
-        if self.book.begin_exit(signal, steps_done_after(signal)) is None:
-            return 0
-        self.exits_fired[signal.reason] = self.exits_fired.get(signal.reason, 0) + 1
-        self.peers(names.ORCHESTRATOR).push_exit.remote(signal)
         self._dirty = True
-        return 1
+        pushed = self.peers(names.ORCHESTRATOR).push_exits.remote(signals, self.clock.sent())
+        if self.clock.replay:
+            await pushed
+        return len(signals)
 
     # --- operator / shutdown -------------------------------------------------------------------------------------
-    def flatten_all(self, reason: str = "kill") -> int:
-        fired = 0
-        for pos in self.book.open_positions():
-            if self.book.pending_exit(pos.mint) is None:
-                sig = flatten(pos)
-                fired += self._fire(ExitSignal(sig.mint, reason, sig.tokens, urgent=True))
-        return fired
+    async def flatten_all(self, reason: str = "kill") -> int:
+        return await self._send(self.watch.flatten_all(reason))
 
     async def settle(self, mode: str = "report", timeout_s: float = 20.0) -> list[dict]:
         """On shutdown: 'close' sells everything (waits up to timeout_s); 'report' just lists what is open."""
         if mode == "close":
-            self.flatten_all("shutdown")
+            await self.flatten_all("shutdown")
             deadline = time.time() + timeout_s
             while self.book.open_positions() and time.time() < deadline:
                 await asyncio.sleep(0.2)
@@ -188,12 +177,16 @@ class PositionTracker:
     def update_config(self, cfg: Config) -> None:
         """Runtime change (control API): the exit rules apply from the next price update."""
         self.cfg = cfg
+        self.watch.exits = cfg.exits
+
+    def set_clock(self, now: float) -> float:
+        return self.clock.advance(now)
 
     def status(self) -> dict:
         closed = self.book.closed()
         return {"open": len(self.book.open_positions()), "closed": len(closed),
                 "unrealized_lamports": sum(self.book.unrealized_all(self.sell_fee_bps).values()),
-                "exits_fired": dict(self.exits_fired), "replayed_fills": self.replayed}
+                "exits_fired": dict(self.watch.fired), "replayed_fills": self.replayed}
 
     def metrics_snapshot(self) -> list:
         """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""

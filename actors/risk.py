@@ -3,6 +3,9 @@
 approve_and_reserve contains no await, so on this async actor's single event loop it runs to completion
 before any other call: one atomic decision per opportunity, however many callers ask at once.
 The book is written to the ledger (fire-and-forget, in call order) after every change and restored on start.
+Replay mode: time is the replay's simulated clock (pushed by the Orchestrator before the actions of a tick,
+passed with mark_to_market); reservations past their TTL are released as the book's own clock passes them
+(RiskBook expires them inside every call) instead of by the 0.1 s loop.
 """
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ import time
 import ray
 
 from actors import names
+from actors.clock import ActorClock
 from pipelines.config import Config
 from pipelines.desk import RiskBooking, apply_risk_booking
+from pipelines.housekeeping import RISK_EXPIRE_EVERY_S
 from pipelines.messages import Decision, Fill, Opportunity
 from pipelines.risk import RiskBook
 
@@ -26,7 +31,8 @@ class RiskSupervisor:
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.ledger = self.peers(names.LEDGER)
-        now = time.time()
+        self.clock = ActorClock.for_config(cfg)
+        now = self.clock.now()
         counters = ray.get(self.ledger.load_counters.remote())
         snap = counters.get(SNAPSHOT_KEY)
         self.book = RiskBook.restore(snap, cfg.risk, now) if snap else RiskBook(cfg.risk, now)
@@ -46,15 +52,22 @@ class RiskSupervisor:
 
     async def _housekeeping(self) -> None:
         while True:
-            await asyncio.sleep(0.1)
-            if self.book.expire(time.time()):
+            await asyncio.sleep(RISK_EXPIRE_EVERY_S)
+            if not self.clock.replay and self.book.expire(time.time()):
                 self._changed()
             self._persist()
+
+    def set_clock(self, now: float) -> float:
+        """Replay mode: the simulated time moves to `now`; reservations past their TTL are released."""
+        now = self.clock.advance(now)
+        if self.clock.replay and self.book.expire(now):
+            self._changed()
+        return now
 
     # --- the hot path ------------------------------------------------------------------------------------------
     def approve_and_reserve(self, opp: Opportunity) -> Decision:
         t0 = time.perf_counter()
-        decision = self.book.approve_and_reserve(opp, time.time())
+        decision = self.book.approve_and_reserve(opp, self.clock.now())
         self.reserve_us.append((time.perf_counter() - t0) * 1e6)
         if len(self.reserve_us) > 10_000:
             del self.reserve_us[:5_000]
@@ -72,21 +85,25 @@ class RiskSupervisor:
         return released
 
     def apply_booking(self, booking: RiskBooking) -> bool:
-        applied = apply_risk_booking(booking, self.book, time.time())
+        applied = apply_risk_booking(booking, self.book, self.clock.now())
         if applied:
             self._changed()
             self._persist()
         return applied
 
     def on_cost(self, key: str, lamports: int) -> bool:
-        booked = self.book.on_cost(key, lamports, time.time())
+        booked = self.book.on_cost(key, lamports, self.clock.now())
         if booked:
             self._changed()
             self._persist()
         return booked
 
-    def mark_to_market(self, unrealized: dict[str, int]) -> None:
-        self.book.mark_to_market(unrealized, time.time())
+    def available(self, now: float | None = None) -> int:
+        """Capital free for new entries (cash less live reservations) at now (the replay's time, if passed)."""
+        return int(self.book.status(self.clock.at(now))["available"])
+
+    def mark_to_market(self, unrealized: dict[str, int], now: float | None = None) -> None:
+        self.book.mark_to_market(unrealized, self.clock.at(now))
         self._changed()
 
     # --- operator controls -------------------------------------------------------------------------------------
@@ -115,7 +132,7 @@ class RiskSupervisor:
 
     def status(self) -> dict:
         lat = sorted(self.reserve_us[-2000:])
-        out = dict(self.book.status(time.time()))
+        out = dict(self.book.status(self.clock.now()))
         out["decisions"] = dict(self.decisions)
         if lat:
             out["reserve_us_p50"] = round(lat[len(lat) // 2], 1)

@@ -3,6 +3,8 @@
 Children are named, in one namespace, detached and restartable (`max_restarts=-1`, `max_task_retries=-1`), so
 a crash of any of them, the Supervisor included, costs only that actor's in-memory state, which each restores
 in its own __init__ (ledger, checkpoints). A restarted Supervisor re-attaches to the running children by name.
+In replay mode (chain.source = "replay") there is no RpcPool (no chain to call) and a ReplayFeed
+(actors/replay.py) is started first, since the Executor and the PositionTracker read its market.
 """
 from __future__ import annotations
 
@@ -78,8 +80,16 @@ class Supervisor:
 
         cfg = self.cfg
         n_shards = self.n_shards
+        replay = cfg.chain.source == "replay"
+        if replay:
+            from actors.replay import ReplayFeed
+            # not restartable: a replay restarted mid-stream would feed it again from the start
+            self.handles[names.REPLAY] = ReplayFeed.options(
+                name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0,
+                lifetime="detached", max_restarts=0).remote(cfg, n_shards)
         self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path)
-        self._spawn(names.RPC_POOL, RpcPool, self.chain["http"], cfg.rpc)
+        if not replay:
+            self._spawn(names.RPC_POOL, RpcPool, self.chain["http"], cfg.rpc)
         self._spawn(names.RISK, RiskSupervisor, cfg)
         self._spawn(names.POSITIONS, PositionTracker, cfg)
         self._spawn(names.EXECUTOR, Executor, cfg, self.chain)
@@ -108,7 +118,8 @@ class Supervisor:
         """After a Supervisor restart: find the running children again by name."""
         n_shards = self.n_shards
         for name in [names.LEDGER, names.RPC_POOL, names.RISK, names.POSITIONS, names.EXECUTOR, names.MOMENTUM,
-                     names.ORCHESTRATOR, names.INGEST, names.CONTROL, *map(names.shard_name, range(n_shards))]:
+                     names.ORCHESTRATOR, names.INGEST, names.CONTROL, names.REPLAY,
+                     *map(names.shard_name, range(n_shards))]:
             try:
                 self.handles[name] = ray.get_actor(name, namespace=self.namespace)
             except ValueError:
@@ -161,6 +172,7 @@ class Supervisor:
             "ingest": (names.INGEST, "status"), "risk": (names.RISK, "status"), "positions": (names.POSITIONS, "status"),
             "orchestrator": (names.ORCHESTRATOR, "status"), "executor": (names.EXECUTOR, "status"),
             "momentum": (names.MOMENTUM, "status"), "ledger": (names.LEDGER, "summary"),
+            "replay": (names.REPLAY, "status"),
         }
         for key, (name, method) in calls.items():
             h = self.handles.get(name)
@@ -191,6 +203,12 @@ class Supervisor:
         self.state = "shutting_down"
         settle = settle or self.cfg.execution.settle_on_shutdown
         report: dict = {}
+        replay = self.handles.get(names.REPLAY)
+        if replay is not None:        # no new slot after this point; the one in progress finishes
+            try:
+                await replay.stop.remote()
+            except Exception as exc:  # a replay that died has nothing left to stop
+                log.warning("replay feed: %s", type(exc).__name__)
         orch = self.handles.get(names.ORCHESTRATOR)
         if orch is not None:
             await orch.stop_entries.remote()

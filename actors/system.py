@@ -1,6 +1,10 @@
 """TradingSystem: starts the chain (embedded simnet unless RPC URLs are configured) and the Supervisor with
 every actor, reports status, and shuts down in order. `launchray run`, the acceptance tests, benchmarks and
 notebooks all use this one code path. Ray must be initialised by the caller.
+
+chain.source = "replay": no chain at all; the actors trade on paper over a recorded stream (chain.replay_path)
+fed by the ReplayFeed actor on the recording's simulated clock (actors/replay.py); `replay_until_done` waits
+for the end of the stream.
 """
 from __future__ import annotations
 
@@ -75,6 +79,11 @@ class TradingSystem:
             self.simnet = SimnetHost.options(name=names.SIMNET, namespace=self.ns, num_cpus=0,
                                              get_if_exists=True).remote(cfg)
             self.chain = ray.get(self.simnet.start.remote())
+        elif cfg.chain.source == "replay":
+            from pipelines.backtest.latency import recording_clock
+            recording_clock(cfg.chain.replay_path)     # a bad recording fails here, not in every actor
+            self.chain = {"http": [], "ws": [], "jupiter": "", "jito": "", "admin": "",
+                          "replay": cfg.chain.replay_path}
         else:
             self.chain = {"http": list(cfg.chain.rpc_http), "ws": list(cfg.chain.rpc_ws),
                           "jupiter": cfg.execution.jupiter_url, "jito": cfg.execution.jito_url, "admin": ""}
@@ -85,7 +94,19 @@ class TradingSystem:
         if self.simnet is not None and start_market:
             time.sleep(0.5)   # let Ingest's subscriptions settle before the market starts launching
             ray.get(self.simnet.start_market.remote())
+        if cfg.chain.source == "replay" and start_market:
+            ray.get(self.actor(names.REPLAY).start.remote())
         return self.info
+
+    def replay_until_done(self, timeout: float | None = None) -> dict:
+        """Replay mode: wait until every slot of the recording has gone through the system; its status."""
+        return ray.get(self.actor(names.REPLAY).wait.remote(), timeout=timeout)
+
+    def replay_finished(self) -> bool:
+        """Replay mode: True once the stream has been fed (or the replay stopped or failed)."""
+        if self.cfg.chain.source != "replay":
+            return False
+        return ray.get(self.actor(names.REPLAY).status.remote())["state"] in ("done", "stopped", "failed")
 
     def status(self) -> dict:
         return ray.get(self.supervisor.status.remote())

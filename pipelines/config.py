@@ -26,7 +26,8 @@ class _Section(BaseModel):
 
 
 class ChainConfig(_Section):
-    # "simnet": start the embedded chain; "rpc": use the endpoints below (mainnet or any RPC).
+    # "simnet": start the embedded chain; "rpc": use the endpoints below (mainnet or any RPC); "replay": no chain,
+    # paper trading over the recording at replay_path on its simulated clock (actors/replay.py).
     source: Literal["simnet", "rpc", "replay"] = "simnet"
     rpc_http: tuple[str, ...] = ()
     rpc_ws: tuple[str, ...] = ()
@@ -271,6 +272,16 @@ class Config(_Section):
     def _rpc_needs_urls(self):
         if self.chain.source == "rpc" and not self.chain.rpc_http:
             raise ValueError("chain.source = 'rpc' needs at least one chain.rpc_http URL")
+        if self.chain.source == "replay":
+            if not self.chain.replay_path:
+                raise ValueError("chain.source = 'replay' needs chain.replay_path (a recording directory)")
+            if self.execution.mode == "live":
+                raise ValueError("chain.source = 'replay' has no chain to send to: execution.mode must be "
+                                 "'paper' or 'dry_run'")
+            if self.execution.paper_latency_ms:
+                # the replay holds the market still until a slot's orders are done: a delay would change nothing
+                raise ValueError("chain.source = 'replay' runs at zero latency: set execution.paper_latency_ms = 0 "
+                                 "(latency is modelled by `launchray backtest --land-slots`)")
         return self
 
 

@@ -189,6 +189,21 @@ def read_frame(root: Path) -> pl.DataFrame:
     return df.unique(subset=["signature", "kind", "seq"], keep="first", maintain_order=True)
 
 
+def stream_start(root: Path | str) -> tuple[int, float]:
+    """(slot, recv_ts) of the first event in replay order, reading only the ordering columns of each part."""
+    files = part_files(Path(root))
+    if not files:
+        raise RecordingError(f"{root}: no part files (expected date=YYYY-MM-DD/hour=HH/part-N.parquet)")
+    try:
+        first = (pl.concat([pl.scan_parquet(p, hive_partitioning=False).select(["slot", "recv_ts", "n"])
+                            for p in files]).sort(["slot", "recv_ts", "n"]).head(1).collect())
+    except Exception as exc:
+        raise RecordingError(f"{root}: unreadable recording: {exc}") from None
+    if not first.height:
+        raise RecordingError(f"{root}: the recording holds no events")
+    return int(first["slot"][0]), float(first["recv_ts"][0])
+
+
 def read_meta(root: Path) -> dict:
     path = Path(root) / META_FILE
     if not path.exists():

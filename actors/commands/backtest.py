@@ -54,8 +54,8 @@ def prepare(data: str, profile: str):
 
 
 def latency_for(cfg, rec, args):
-    from pipelines.backtest.latency import DEFAULT_SLOT_MS, latency_from
-    slot_ms = int(rec.meta.get("slot_ms") or DEFAULT_SLOT_MS)
+    from pipelines.backtest.latency import latency_from, slot_ms_of
+    slot_ms = slot_ms_of(rec.meta)
     for name in ("detection_slots", "land_slots", "jitter_slots"):
         v = getattr(args, name, None)
         if v is not None and v < 0:

@@ -1,5 +1,6 @@
 """`launchray run`: start Ray (local by default), the chain (embedded simnet unless RPC URLs are configured)
-and the whole actor system; trade until Ctrl+C / SIGTERM / --duration; shut down in order; print a summary."""
+and the whole actor system; trade until Ctrl+C / SIGTERM / --duration (a replay profile, chain.source =
+"replay": until the recording has been fed); shut down in order; print a summary."""
 from __future__ import annotations
 
 import argparse
@@ -76,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
         deadline = time.time() + args.duration if args.duration > 0 else float("inf")
         last = 0.0
         try:
-            while not stop.is_set() and time.time() < deadline:
+            while not stop.is_set() and time.time() < deadline and not system.replay_finished():
                 stop.wait(min(1.0, max(0.0, deadline - time.time())))
                 if not args.quiet and time.time() - last >= 5:
                     last = time.time()

@@ -3,32 +3,35 @@
 Nothing here re-implements a trading rule: analysis is ShardCore, scoring MomentumModel + opportunity_from +
 Sniper, orchestration DecisionQueue + StrategyWeights, risk RiskBook.approve_and_reserve, execution
 PaperFillModel on ReplayMarket state (desk.entry_order / exit_order), booking desk.book_fill into PositionBook
-and RiskBook, exits evaluate_exit; stages.py holds the actor method bodies that glue them. Same data + profile
+and RiskBook, exits evaluate_exit; pipelines/stages.py holds the actor method bodies that glue them (the actors
+call the same functions) and pipelines/housekeeping.py the actors' periodic work. Same data + profile
 + latency (+ seed, with jitter) -> the same trades, bit for bit (the fingerprint in report.py proves it).
 
 Time line (latency.py): the stream is cut into one batch per slot. For every slot T in order:
   1. the market applies the events of slot T (ReplayMarket: the state at the end of T);
   2. orders landing at T fill against that state (entries first sent at T - send_to_land, in send order);
   3. the batch of slot T - detection_slots is delivered to the pipeline at now = clock(T):
-     a. housekeeping when due on the simulated clock, with the actors' periods: reservations expire (every
-        step), available capital to the queue (1 s), shard refresh (5 s: features of every live token, since
-        windows decay without trades) and eviction (10 s), exit sweep for max-hold + mark-to-market of the
-        risk book (1 s);
+     a. housekeeping when due on the simulated clock (pipelines/housekeeping.py, the actors' periods):
+        reservations expire (every step), available capital to the queue (1 s), shard refresh (5 s: features of
+        every live token, since windows decay without trades) and eviction (10 s), exit sweep for max-hold +
+        mark-to-market of the risk book (1 s);
      b. route (IngestCore.route);
      c. sniper: first launches -> Sniper.on_launch -> queue (Orchestrator.on_launches), then a tick;
      d. lifecycle (Complete / Migration / PoolCreated) -> ExitWatch.on_lifecycle -> exits queued, a tick if any;
-     e. analysis: ShardCore.ingest per shard (shard order) -> features of the touched tokens, merged into
-        that shard's refreshed features when a refresh was due (AnalyzerShard's pending batch: a token's
-        batch features replace its refreshed ones);
-     f. scoring: MomentumModel.score + opportunity_from -> queue (MomentumEngine -> Orchestrator);
-     g. marks: ExitWatch.on_marks(features) -> exits queued, a tick if any;
+     e. per shard, in shard order (each shard's batch goes to the MomentumEngine on its own, as live):
+        analysis: ShardCore.ingest -> features of the touched tokens, merged into that shard's refreshed
+        features when a refresh was due (AnalyzerShard's pending batch: a token's batch features replace its
+        refreshed ones);
+        f. scoring: MomentumModel.score + opportunity_from -> queue (MomentumEngine -> Orchestrator);
+        g. marks: ExitWatch.on_marks(marks_from(features)) -> exits queued, a tick if any;
   4. a tick (the orchestrator's 10 ms loop), repeated while a tick hands out a full 64 actions:
      StrategyWeights.adapt, DecisionQueue.pop_ready(now, in_flight): cancels, exits, then entries up to
      max_concurrent_executions - in_flight. An entry: RiskBook.approve_and_reserve -> plan_entry on the state
      now -> an order landing at T + send_to_land (+ jitter); an exit: plan_exit -> an order likewise. With
      send_to_land 0 the order fills at once (step 2 of the same slot). in_flight = entries sent, not landed.
 A fill is booked with desk.book_fill (positions, risk, strategy weights); a rejection releases the reservation
-(entry) or aborts the exit so it can fire again (PositionBook.abort_exit), as the executor's _undo does.
+(entry) or aborts the exit so it can fire again (PositionBook.abort_exit), as the executor's _undo does, and a
+rejected transaction that would have landed and failed costs its fee (RiskBook.on_cost, as the executor books it).
 Slots with no events but due deliveries or landings are processed in order too (the state is unchanged since
 the last event). At the end every delivery and landing left runs; then, if the profile says
 execution.settle_on_shutdown = "close", every open position is sold (reason "shutdown") like the live shutdown.
@@ -42,11 +45,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from pipelines import stages as S
 from pipelines.analysis.shard import ShardCore
 from pipelines.config import Config
 from pipelines.decision_queue import CANCEL, ENTRY, EXIT, DecisionQueue
 from pipelines.desk import book_fill
 from pipelines.fills import LatencyModel, PaperFillModel, Rejection
+from pipelines.housekeeping import Housekeeping
 from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Position, Reservation, Side
 from pipelines.orders import transition
 from pipelines.positions import PositionBook, PositionError
@@ -55,15 +60,10 @@ from pipelines.scoring.momentum import MomentumModel
 from pipelines.scoring.sniper import Sniper
 from pipelines.strategy_weights import StrategyWeights
 
-from . import stages as S
 from .latency import DEFAULT_SLOT_MS, SlotClock
 from .market import ChainFees, ReplayMarket
 
 MODE = "paper"
-CAPITAL_EVERY_S = 1.0       # Orchestrator._capital_loop
-SWEEP_EVERY_S = 1.0         # PositionTracker._housekeeping
-REFRESH_EVERY_S = 5.0       # AnalyzerShard REFRESH_S
-EVICT_EVERY_S = 10.0        # AnalyzerShard EVICT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +106,6 @@ class _InFlight:
 
     def __lt__(self, other: "_InFlight") -> bool:
         return (self.landing, self.seq) < (other.landing, other.seq)
-
-
-class _Every:
-    """A periodic loop on the simulated clock (an actor's `while True: sleep(period); ...`)."""
-    __slots__ = ("period", "next")
-
-    def __init__(self, period: float, start: float) -> None:
-        self.period, self.next = period, start + period
-
-    def due(self, now: float) -> bool:
-        if now >= self.next:
-            self.next = now + self.period
-            return True
-        return False
 
 
 def slot_batches(events: Iterable) -> Iterator[tuple[int, list]]:
@@ -223,10 +209,7 @@ class BacktestEngine:
         self.risk = RiskBook(cfg.risk, t0)
         self.weights = StrategyWeights(cfg.scoring, t0)
         self.queue = DecisionQueue(cfg.orchestrator, cfg.scoring, self.weights)
-        self._capital_loop = _Every(CAPITAL_EVERY_S, t0)
-        self._sweep_loop = _Every(SWEEP_EVERY_S, t0)
-        self._refresh_loop = _Every(REFRESH_EVERY_S, t0)
-        self._evict_loop = _Every(EVICT_EVERY_S, t0)
+        self._housekeeping_due = Housekeeping(t0)
         self.equity.append((t0, self.risk.book_equity, 0))
 
     def _set_now(self, slot: float) -> float:
@@ -264,21 +247,15 @@ class BacktestEngine:
                 self._tick(slot, now)
         if lifecycle:
             self._push_exits(self.watch.on_lifecycle(lifecycle, now), slot, now)
-        if not refreshed and len(by_shard) == 1:
-            i, evs = next(iter(by_shard.items()))
-            features = self.shards[i].ingest(evs, now)
-        else:
-            features = []
-            for i in sorted(set(by_shard) | set(refreshed)):
-                fresh = self.shards[i].ingest(by_shard[i], now) if i in by_shard else []
-                old = refreshed.get(i)
-                if old:       # AnalyzerShard's pending batch: refreshed first, a token's batch features win
-                    merged = {f.mint: f for f in old}
-                    for f in fresh:
-                        merged[f.mint] = f
-                    fresh = list(merged.values())
-                features.extend(fresh)
-        self._features(features, slot, now)
+        for i in sorted(set(by_shard) | set(refreshed)):
+            fresh = self.shards[i].ingest(by_shard[i], now) if i in by_shard else []
+            old = refreshed.get(i)
+            if old:           # AnalyzerShard's pending batch: refreshed first, a token's batch features win
+                merged = {f.mint: f for f in old}
+                for f in fresh:
+                    merged[f.mint] = f
+                fresh = list(merged.values())
+            self._features(fresh, slot, now)
 
     def _features(self, features: list, slot: int, now: float) -> None:
         if not features:
@@ -288,7 +265,7 @@ class BacktestEngine:
             for opp in S.momentum_opportunities(self.model, features, self.cfg, now, self._capital):
                 queue.push_opportunity(opp, now)
         if self.book.open_positions():            # marks only matter for held mints
-            self._push_exits(self.watch.on_marks(features, now), slot, now)
+            self._push_exits(self.watch.on_marks(S.marks_from(features), now), slot, now)
 
     def _push_exits(self, signals: list[ExitSignal], slot: int, now: float) -> None:
         if signals:
@@ -302,18 +279,19 @@ class BacktestEngine:
         risk = self.risk
         risk.expire(now)
         refreshed: dict[int, list] = {}
-        if self._capital_loop.due(now):
+        due = self._housekeeping_due.due(now)
+        if due.capital:
             self.queue.set_available_capital(risk.available)
-        if self._refresh_loop.due(now):
+        if due.refresh:
             active = self.cfg.analysis.evict_after_idle_s
             for i, core in enumerate(self.shards):
                 feats = core.refresh(now, active_within_s=active)
                 if feats:
                     refreshed[i] = feats
-        if self._evict_loop.due(now):
+        if due.evict:
             for core in self.shards:
                 core.evict(now)
-        if self._sweep_loop.due(now):
+        if due.sweep:
             self._push_exits(self.watch.sweep(now), slot, now)
             unrealized = self.book.unrealized_all(self.watch.sell_fee_bps)
             if unrealized:
@@ -333,21 +311,17 @@ class BacktestEngine:
         if not len(queue):
             return
         self.weights.adapt(now)
-        while True:
-            actions = queue.pop_ready(now, self.in_flight, S.MAX_ACTIONS_PER_TICK)
-            for action in actions:
-                if action.kind == ENTRY:
-                    if self.entries_enabled:
-                        self._enter(action.opportunity, slot, now)
-                    else:
-                        queue.finish(action.mint)
-                elif action.kind == EXIT:
-                    self._count(f"exit_{action.exit.reason}")
-                    self._exit(action.exit, slot, now)
-                elif action.kind == CANCEL:
-                    self._count("cancel")
-            if len(actions) < S.MAX_ACTIONS_PER_TICK:
-                return
+        for action in S.tick(queue, now, lambda: self.in_flight):
+            if action.kind == ENTRY:
+                if self.entries_enabled:
+                    self._enter(action.opportunity, slot, now)
+                else:
+                    queue.finish(action.mint)
+            elif action.kind == EXIT:
+                self._count(f"exit_{action.exit.reason}")
+                self._exit(action.exit, slot, now)
+            elif action.kind == CANCEL:
+                self._count("cancel")
 
     def _enter(self, opp: Opportunity, slot: int, now: float) -> None:
         decision = self.risk.approve_and_reserve(opp, now)
@@ -421,6 +395,8 @@ class BacktestEngine:
                 self.risk.release(item.reservation.id)
             else:
                 self.watch.exit_failed(mint)
+            if result.fee_lamports > 0 and self.risk.on_cost(order.id, result.fee_lamports, now):
+                self._count("failed_tx_fees")     # landed and failed: its fee is gone (Executor._book_cost)
         else:
             confirmed = transition(submitted, OrderState.CONFIRMED, result.ts)
             self.orders[order.id] = confirmed

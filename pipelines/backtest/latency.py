@@ -18,8 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from pipelines.config import ExecutionConfig
 from pipelines.fills import LatencyModel
+from pipelines.recording import read_meta, stream_start
 
 DEFAULT_SLOT_MS = 400
 
@@ -47,3 +50,20 @@ class SlotClock:
 
     def at(self, slot: int) -> float:
         return self.t0 + (slot - self.slot0) * self.slot_ms / 1000.0
+
+
+def slot_ms_of(meta: dict) -> int:
+    """The slot length a recording was made with (meta.json "slot_ms"), else DEFAULT_SLOT_MS."""
+    try:
+        ms = int((meta or {}).get("slot_ms") or DEFAULT_SLOT_MS)
+    except (TypeError, ValueError):
+        return DEFAULT_SLOT_MS
+    return ms if ms > 0 else DEFAULT_SLOT_MS
+
+
+def recording_clock(root: Path | str) -> SlotClock:
+    """The simulated clock a recording is replayed on, as `launchray backtest` runs it (BacktestEngine with
+    t0 = the first event's receive time, slot0 = its slot, slot_ms from meta.json); the actor system's replay
+    mode uses the same one. Reads only the ordering columns (cheap enough for every actor to call)."""
+    slot, t0 = stream_start(root)
+    return SlotClock(t0, slot, slot_ms_of(read_meta(Path(root))))

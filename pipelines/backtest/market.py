@@ -17,7 +17,8 @@ only carries lp + protocol together, so the split is taken as lp 0 / protocol al
 own, so a pool fill can then differ by a lamport).
 
 Views: curve_view(mint) / pool_view(mint) return what ChainReader.curve / ChainReader.pool return live (the
-decoded account, its fees, the slot the state is as of), so the fill model is called with the same arguments.
+pipelines/market_views.py CurveView / PoolView: the decoded account, its fees, the slot the state is as of), so
+the fill model is called with the same arguments.
 """
 from __future__ import annotations
 
@@ -31,29 +32,11 @@ from pipelines.chain.errors import DecodeError
 from pipelines.chain.events import Complete, Launch, Migration, PoolCreated, Trade
 from pipelines.chain.fees import pump_curve_fees
 from pipelines.chain.pump_state import BondingCurve, Global, decode_global
+from pipelines.market_views import CurveView, PoolView
+from pipelines.stages import DEFAULT_SELL_FEE_BPS
 
 PUMP_TOKEN_SUPPLY = 10**15          # ChainReader.pool: market cap of a pump coin uses 10^15 base units of supply
-DEFAULT_SELL_FEE_BPS = 100          # actors/positions.py's fallback when no fee is known at all
 _QUOTE_MINTS = (P.WSOL_MINT, P.DEFAULT_PUBKEY, "")
-
-
-@dataclass(frozen=True, slots=True)
-class CurveView:
-    """The bonding curve of a mint as of `slot` (the shape of actors.chain_reader.CurveView's first fields)."""
-    curve: BondingCurve
-    fees: CurveFees
-    slot: int
-
-
-@dataclass(frozen=True, slots=True)
-class PoolView:
-    """A PumpSwap pool of a mint as of `slot` (the shape of actors.chain_reader.PoolView)."""
-    pool_address: str
-    pool: Pool
-    base_reserve: int
-    quote_reserve: int
-    fees: Fees
-    slot: int
 
 
 class FeesUnknown(ValueError):

@@ -1,13 +1,15 @@
 """The stage functions against the actor code they mirror."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pipelines.analysis.routing import shard_for
 from pipelines.analysis.shard import ShardCore
-from pipelines.backtest import stages as S
+from pipelines.chain.programs import WSOL_MINT
+from pipelines import stages as S
 from pipelines.config import load_config
 from pipelines.recording import load_recording
 from pipelines.scoring.momentum import MomentumModel
@@ -39,15 +41,47 @@ def test_momentum_opportunities_equal_scoring_every_feature():
     assert compared > 1000 and made > 0
 
 
-def test_route_mirrors_ingest():
+def test_route_sends_each_event_to_the_shard_that_owns_its_token():
     coin = Coin(key(1), key(2))
     launch = coin.launch(1)
     trade = coin.buy(1, SOL, key(3))
     created, migration = coin.migrate(2, key(9), 10, 10, key(2))
     seen: set[str] = set()
     by_shard, launches, lifecycle = S.route([launch, trade, created, migration, launch], 4, seen)
-    assert launches == [launch] and seen == {coin.mint}          # a launch goes to the sniper once
+    assert launches == [launch] and seen == {coin.mint}          # a launch goes to the sniper once ...
     assert lifecycle == [created, migration]
     shard = shard_for(coin.mint, 4)
-    assert by_shard == {shard: [launch, trade, created, migration, launch]}   # PoolCreated routes by mint_a
+    assert by_shard == {shard: [launch, trade, created, migration]}   # ... and a repeated one nowhere
     assert S.route([trade], 1, set())[0] == {0: [trade]}
+    # a pool listed quote-first (WSOL as mint_a, as Raydium migrations do) belongs to its token's shard, the
+    # shard ShardCore files it under, not to the shard of WSOL
+    flipped = replace(created, mint_a=created.mint_b, mint_b=created.mint_a)
+    assert shard_for(WSOL_MINT, 4) != shard
+    assert S.route([flipped], 4, set()) == ({shard: [flipped]}, [], [flipped])
+
+
+def test_marks_carry_what_the_exits_need():
+    cfg = load_config("sim", env={})
+    rec = load_recording(SAMPLE)
+    features = ShardCore(cfg.analysis).ingest(rec.events[:400], rec.t0)
+    marks = S.marks_from(features)
+    assert [m.mint for m in marks] == [f.mint for f in features]
+    for m, f in zip(marks, features):
+        assert m.price == f.price and m.complete == f.complete and m.migrated == f.migrated
+        assert set(m.rug_signals) <= {"dev_dump", "liquidity_pulled", "rugged"}
+        assert ("rugged" in m.rug_signals) == f.rugged
+        assert {r for r in m.rug_signals if r != "rugged"} == {r for r in f.safety.reasons
+                                                                if r in ("dev_dump", "liquidity_pulled")}
+
+
+def test_momentum_ranking_scores_every_feature_and_makes_the_same_opportunities():
+    cfg = load_config("sim", env={})
+    rec = load_recording(SAMPLE)
+    features = ShardCore(cfg.analysis).ingest(rec.events[:600], rec.t0 + 30)
+    model, capital = MomentumModel(cfg.scoring), S.momentum_capital(cfg)
+    ranked: dict[str, float] = {}
+    with_ranking = S.momentum_opportunities(model, features, cfg, rec.t0 + 30, capital,
+                                            scored=lambda f, score: ranked.__setitem__(f.mint, score))
+    assert with_ranking == S.momentum_opportunities(model, features, cfg, rec.t0 + 30, capital)
+    assert ranked == {f.mint: model.score(f).score for f in features}
+    assert any(not f.safety.safe for f in features)          # the unsafe ones are ranked too

@@ -1,61 +1,65 @@
-"""The decision steps the actors perform, as plain functions and one small state object, shared by the
-backtester and (for replay parity) the actors themselves.
+"""The decision steps of the actors, as plain functions and one small state object: the one copy that both the
+actor system (actors/) and the backtester (pipelines/backtest/engine.py) run.
 
 Each function is the body of one actor method, without the Ray calls around it:
 
     route(events, n_shards, launch_mints)      IngestCore.route           events -> shards, launches, lifecycle
     on_launches(queue, sniper, launches, ...)  Orchestrator.on_launches   sniper opportunities, pushed now
     momentum_opportunities(model, features..)  MomentumEngine.on_features score -> opportunity_from
+    marks_from(features)                       MomentumEngine.on_features the price feed of the exits
+    tick(queue, now, in_flight)                Orchestrator               the actions one tick hands out
     ExitWatch.on_lifecycle / on_marks / sweep  PositionTracker            exit flags, evaluate_exit, begin_exit
     plan_entry(...)                            Executor._entry            refuse / order with its slippage bound
     plan_exit(...)                             Executor.execute_exit      refuse / order with its slippage bound
     paper_fill(...)                            Executor._paper            fill model on the landing state
 
-The order in which BacktestEngine calls them for one batch is documented in engine.py.
+The order in which BacktestEngine calls them for one batch is documented in engine.py; the actor system's replay
+mode (actors/replay.py) calls the actors in the same order.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from pipelines.analysis.routing import shard_for
+from pipelines.analysis.routing import event_mint, shard_for
 from pipelines.chain.amm import pumpswap_sell
 from pipelines.chain.curve import buy_exact_sol, sell
 from pipelines.chain.events import Complete, Launch, Migration, PoolCreated
 from pipelines.config import Config, ExitConfig
-from pipelines.decision_queue import DecisionQueue
+from pipelines.decision_queue import Action, DecisionQueue
 from pipelines.desk import entry_order, exit_order
 from pipelines.exits import ExitFlags, evaluate_exit, flatten, steps_done_after
 from pipelines.fills import PaperFillModel, Rejection
+from pipelines.market_views import CurveView, PoolView
 from pipelines.messages import ExitSignal, Fill, Opportunity, Order, Position, Reservation, Side, TokenFeatures
 from pipelines.positions import PositionBook
 from pipelines.scoring.momentum import MomentumModel
 from pipelines.scoring.opportunities import opportunity_from
 from pipelines.scoring.sniper import Sniper
 
-from .market import CurveView, PoolView
-
 LAMPORTS = 1_000_000_000
-RUG_REASONS = ("dev_dump", "liquidity_pulled")          # actors/momentum.py: safety reasons that mean a rug
-MAX_ACTIONS_PER_TICK = 64                               # actors/orchestrator.py
+RUG_REASONS = ("dev_dump", "liquidity_pulled")          # safety reasons that mean a rug (an urgent exit)
+MAX_ACTIONS_PER_TICK = 64
+DEFAULT_SELL_FEE_BPS = 100     # the sell fee exits judge prices net of when no fee parameters can be read
 
 
 # --- Ingest ------------------------------------------------------------------------------------------------------
 def route(events: Iterable, n_shards: int, launch_mints: set[str]) -> tuple[dict[int, list], list, list]:
-    """IngestCore.route: events by shard (order kept), first launches per mint, lifecycle events."""
+    """IngestCore.route: events by the shard that owns their token (order kept), the first launch of each mint
+    (the sniper path; a repeated launch of a mint already seen goes nowhere), lifecycle events (the exits).
+
+    The shard is the one ShardCore files the event under (routing.event_mint: a pool's non-quote side)."""
     by_shard: dict[int, list] = {}
     launches, lifecycle = [], []
     for ev in events:
         if isinstance(ev, Launch):
-            if ev.mint not in launch_mints:
-                launch_mints.add(ev.mint)
-                launches.append(ev)
+            if ev.mint in launch_mints:
+                continue
+            launch_mints.add(ev.mint)
+            launches.append(ev)
         elif isinstance(ev, (Complete, Migration, PoolCreated)):
             lifecycle.append(ev)
-        if n_shards == 1:
-            shard = 0
-        else:
-            shard = shard_for(getattr(ev, "mint", "") or getattr(ev, "mint_a", ""), n_shards)
+        shard = 0 if n_shards == 1 else shard_for(event_mint(ev), n_shards)
         lst = by_shard.get(shard)
         if lst is None:
             lst = by_shard[shard] = []
@@ -72,32 +76,69 @@ def momentum_capital(cfg: Config) -> int:
     return int(cfg.risk.max_position_sol * LAMPORTS)
 
 
-def on_launches(queue: DecisionQueue, sniper: Sniper, launches: list[Launch], now: float, size: int) -> int:
-    """Orchestrator.on_launches (when the sniper strategy is on): push each launch's opportunity now."""
-    pushed = 0
+def on_launches(queue: DecisionQueue, sniper: Sniper, launches: list[Launch], now: float,
+                size: int) -> list[Opportunity]:
+    """Orchestrator.on_launches (when the sniper strategy is on): each launch's opportunity pushed now; returns
+    the ones the queue took."""
+    pushed = []
     for launch in launches:
         opp = sniper.on_launch(launch, now, size)
         if opp is not None and queue.push_opportunity(opp, now):
-            pushed += 1
+            pushed.append(opp)
     return pushed
 
 
 def momentum_opportunities(model: MomentumModel, features: list[TokenFeatures], cfg: Config, now: float,
-                           capital: int) -> list[Opportunity]:
+                           capital: int, scored: Callable[[TokenFeatures, float], None] | None = None
+                           ) -> list[Opportunity]:
     """MomentumEngine.on_features: each feature scored and turned into an opportunity, or not.
 
     Tokens opportunity_from refuses before looking at the score (unsafe, complete, migrated, rugged: its first
     test) are not scored: most young tokens are unsafe, and scoring is a fifth of a backtest's time. The result
-    is the same list (test_stages checks it on a real recording)."""
+    is the same list (test_stages checks it on a real recording). With `scored` (the MomentumEngine's ranking)
+    every feature is scored and handed to it with its score; the opportunities are the same."""
     out = []
     scoring, exits = cfg.scoring, cfg.exits
     for f in features:
-        if not f.safety.safe or f.complete or f.migrated or f.rugged:
+        refused = not f.safety.safe or f.complete or f.migrated or f.rugged
+        if refused and scored is None:
             continue
-        opp = opportunity_from(f, model.score(f), scoring, now, capital, exits=exits)
+        breakdown = model.score(f)
+        if scored is not None:
+            scored(f, breakdown.score)
+            if refused:
+                continue
+        opp = opportunity_from(f, breakdown, scoring, now, capital, exits=exits)
         if opp is not None:
             out.append(opp)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One token's price update for the exits (MomentumEngine -> PositionTracker)."""
+    mint: str
+    price: float
+    complete: bool = False
+    migrated: bool = False
+    rug_signals: tuple[str, ...] = ()
+
+
+def marks_from(features: Iterable[TokenFeatures]) -> list[Mark]:
+    return [Mark(f.mint, f.price, bool(f.complete), bool(f.migrated),
+                 tuple(r for r in f.safety.reasons if r in RUG_REASONS) + (("rugged",) if f.rugged else ()))
+            for f in features]
+
+
+def tick(queue: DecisionQueue, now: float, in_flight: Callable[[], int]) -> Iterator[Action]:
+    """One orchestrator tick on a simulated clock: what pop_ready hands out, popped again (with the in-flight
+    count as it is then) while a pop hands out a full MAX_ACTIONS_PER_TICK. The caller runs each action to its
+    end before taking the next (the live loop instead starts them as tasks and pops once per 10 ms)."""
+    while True:
+        actions = queue.pop_ready(now, in_flight(), MAX_ACTIONS_PER_TICK)
+        yield from actions
+        if len(actions) < MAX_ACTIONS_PER_TICK:
+            return
 
 
 # --- PositionTracker ---------------------------------------------------------------------------------------------
@@ -112,17 +153,16 @@ class ExitWatch:
         self.flags: dict[str, ExitFlags] = {}
         self.fired: dict[str, int] = {}
 
-    def on_marks(self, features: list[TokenFeatures], now: float) -> list[ExitSignal]:
-        """on_marks(marks_from(features)), for the held mints only (the others are skipped there too)."""
+    def on_marks(self, marks: Iterable[Mark], now: float) -> list[ExitSignal]:
+        """Exit flags from each mark of a held mint (the others are skipped), then its exits at that price."""
         out: list[ExitSignal] = []
         book = self.book
-        for f in features:
-            if book.get(f.mint) is None:
+        for m in marks:
+            if book.get(m.mint) is None:
                 continue
-            rug = tuple(r for r in f.safety.reasons if r in RUG_REASONS) + (("rugged",) if f.rugged else ())
-            self.flags[f.mint] = ExitFlags(complete=bool(f.complete), migrated=bool(f.migrated), rug_signals=rug,
+            self.flags[m.mint] = ExitFlags(complete=m.complete, migrated=m.migrated, rug_signals=m.rug_signals,
                                            sell_fee_bps=self.sell_fee_bps)
-            self._check(f.mint, f.price, now, out)
+            self._check(m.mint, m.price, now, out)
         return out
 
     def on_lifecycle(self, events: list, now: float) -> list[ExitSignal]:
