@@ -116,10 +116,6 @@ class Executor:
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float) -> dict:
         risk = self.peers(names.RISK)
-        existing = await self.ledger.entry_order_for.remote(opp.id)
-        if existing is not None:        # a retried call after a restart: never buy the same opportunity twice
-            self._count("duplicate_entry")
-            return {"status": "duplicate", "order_id": existing.id}
         try:
             view = await self.reader.curve(opp.mint)
         except Exception as exc:
@@ -133,7 +129,11 @@ class Executor:
             self._count("not_on_curve")
             return {"status": "refused", "reason": planned}
         order = planned.order
-        await self.ledger.record_order.remote(order)          # durable intent before anything is sent
+        # The duplicate check and the durable intent in one ledger transaction, before anything is sent: a call
+        # retried after a restart finds its opportunity claimed and never buys it twice.
+        if await self.ledger.claim_entry.remote(order) is None:
+            self._count("duplicate_entry")
+            return {"status": "duplicate", "order_id": order.id}
         if detected_at:
             self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
             del self.detect_to_send_ms[:-10_000]
