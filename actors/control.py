@@ -25,7 +25,8 @@ import ray
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as PROMETHEUS_TEXT
 
-from actors import names
+from actors import names, observe
+from actors.control_alerts import AlertFeedLoop, alerts_configured
 from actors.control_api import ApiError, make_app
 from actors.control_metrics import derived_samples, merged
 from actors.logs import register_secret
@@ -84,12 +85,15 @@ def resolve_token(cfg: Config, env) -> tuple[str, str]:
 @ray.remote(num_cpus=0)
 class ControlPlane:
     def __init__(self, cfg: Config) -> None:
+        observe.init_observability(cfg, "control_plane")
         self.base_cfg = cfg
         self.cfg = cfg
         self.ns = cfg.ray.namespace
         self.mode = cfg.execution.mode
         self.token, self.token_source = resolve_token(cfg, os.environ)
         register_secret(self.token)
+        # Alerts (Telegram and/or webhook) when configured: fed from what changes in the system, ~1 s polls.
+        self.alert_feed = AlertFeedLoop(cfg, self._call) if alerts_configured(cfg) else None
         self.manual = ManualTrades()
         self.signals_today = bot_state.DayCounter()
         self.changes_this_run = 0
@@ -115,6 +119,11 @@ class ControlPlane:
             log.info("control API on http://%s:%d (token from %s)", self.cfg.api.host, self._port,
                      self.token_source)
             self._tasks.append(asyncio.get_event_loop().create_task(self._reassert_loop()))
+            if self.alert_feed is not None:
+                try:
+                    await self.alert_feed.start()
+                except Exception as exc:  # alerts are an extra: the API runs without them
+                    log.error("alerts not started: %s", type(exc).__name__)
             self._ready.set_result(self._port)
         except Exception as exc:   # surfaced by ping()/port(): the Supervisor's start fails with this message
             log.error("control API could not start on %s:%s: %s", self.cfg.api.host, self.cfg.api.port, exc)
@@ -136,7 +145,13 @@ class ControlPlane:
         """Where the token is kept when it was generated ("" when it came from the environment or config)."""
         return self.token_source if self.token_source.startswith("/") else ""
 
+    def alerts_status(self) -> dict:
+        """The alert feed's counters ({} when no alert channel is configured)."""
+        return self.alert_feed.status() if self.alert_feed is not None else {}
+
     async def stop(self) -> None:
+        if self.alert_feed is not None:
+            await self.alert_feed.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

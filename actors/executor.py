@@ -19,10 +19,11 @@ import time
 
 import ray
 
-from actors import names
+from actors import names, observe
 from actors.chain_reader import reader_for
 from actors.clock import ActorClock
 from actors.live_sender import LiveSender, SendError
+from actors.logs import TRADES, log_event
 from pipelines import stages
 from pipelines.chain import programs as P
 from pipelines.chain.intents import PumpBuyExactSol, PumpSell
@@ -39,6 +40,7 @@ log = logging.getLogger("launchray.executor")
 @ray.remote(num_cpus=0)
 class Executor:
     def __init__(self, cfg: Config, chain: dict) -> None:
+        observe.init_observability(cfg, "executor")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.mode = cfg.execution.mode
@@ -116,8 +118,10 @@ class Executor:
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float) -> dict:
         risk = self.peers(names.RISK)
+        trace = opp.trace_id     # the Orchestrator's trace for this opportunity ("" = none)
         try:
-            view = await self.reader.curve(opp.mint)
+            with observe.span("quote", trace, mint=opp.mint):
+                view = await self.reader.curve(opp.mint)
         except Exception as exc:
             await risk.release.remote(reservation.id)
             self._count("state_unavailable")
@@ -131,7 +135,9 @@ class Executor:
         order = planned.order
         # The duplicate check and the durable intent in one ledger transaction, before anything is sent: a call
         # retried after a restart finds its opportunity claimed and never buys it twice.
-        if await self.ledger.claim_entry.remote(order) is None:
+        with observe.span("intent", trace, **{"order.id": order.id}):
+            claimed = await self.ledger.claim_entry.remote(order)
+        if claimed is None:
             self._count("duplicate_entry")
             return {"status": "duplicate", "order_id": order.id}
         if detected_at:
@@ -141,7 +147,11 @@ class Executor:
             await self._fail(order, "dry_run")
             return {"status": "dry_run", "order_id": order.id}
         if self.mode == "paper":
-            return await self._paper(order, view)
+            with observe.span("fill", trace, **{"order.id": order.id, "mode": "paper"}) as st:
+                out = await self._paper(order, view)
+                if st is not None:
+                    st.span.set_attribute("outcome", str(out.get("status")))
+            return out
         return await self._live_curve(order, view)
 
     # --- exits -----------------------------------------------------------------------------------------------
@@ -202,6 +212,7 @@ class Executor:
         await self.ledger.record_batch.remote(orders=[submitted, confirmed], fills=[fill])
         self._count(f"filled_{fill.side.value}")
         booked = await self.peers(names.POSITIONS).on_fill.remote(fill, confirmed)
+        self._trade_log("fill", confirmed, fill=fill)     # after the booking: never delays it
         return {"status": "filled", "order_id": confirmed.id, "tokens": fill.tokens, "lamports": fill.lamports,
                 "slot": fill.slot, **booked}
 
@@ -213,6 +224,18 @@ class Executor:
         await self.ledger.record_batch.remote(orders=steps)
         self._count(f"failed_{reason}")
         await self._undo(failed)
+        self._trade_log("order_failed", failed)
+
+    @staticmethod
+    def _trade_log(msg: str, order: Order, fill: Fill | None = None) -> None:
+        """trades.jsonl: one record per fill and per failed order."""
+        fields = {"order_id": order.id, "mint": order.mint, "side": order.side.value, "mode": order.mode,
+                  "state": order.state.value, "reason": order.reason, "opportunity_id": order.opportunity_id,
+                  "signature": order.signature, "error": order.error, "traceparent": order.trace_id}
+        if fill is not None:
+            fields.update(lamports=fill.lamports, tokens=fill.tokens, fee_lamports=fill.fee_lamports,
+                          price=fill.price, slot=fill.slot, quote_slot=fill.quote_slot, fill_ts=fill.ts)
+        log_event(TRADES, msg, **fields)
 
     async def _book_cost(self, order: Order, signature: str, lamports: int, slot: int) -> None:
         now = self.clock.now()
@@ -263,10 +286,14 @@ class Executor:
                                last_valid_block_height=last_valid)
         await self.ledger.record_order.remote(submitted)      # signature durable before the tx leaves
         try:
-            await s.send(tx)
+            with observe.span("send", order.trace_id, **{"order.id": order.id, "signature": submitted.signature}):
+                await s.send(tx)
         except Exception as exc:   # not sent for sure? leave it to confirmation: it may still have landed
             log.warning("send %s: %s", submitted.id, type(exc).__name__)
-        outcome, err = await s.confirm(submitted.signature, last_valid)
+        with observe.span("confirm", order.trace_id, **{"order.id": order.id}) as st:
+            outcome, err = await s.confirm(submitted.signature, last_valid)
+            if st is not None:
+                st.span.set_attribute("outcome", outcome)
         now = time.time()
         if outcome == "confirmed":
             return await self._book_live_fill(submitted)

@@ -23,7 +23,7 @@ import time
 import aiohttp
 import ray
 
-from actors import names
+from actors import names, observe
 from actors.clock import ActorClock
 from pipelines import stages
 from pipelines.chain.decode import decode_logs, decode_transaction
@@ -92,6 +92,7 @@ class IngestCore:
 @ray.remote(num_cpus=0)
 class Ingest:
     def __init__(self, cfg: Config, ws_urls: list[str], n_shards: int) -> None:
+        observe.init_observability(cfg, "ingest")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)

@@ -99,6 +99,12 @@ class LedgerActor:
     def activity_since(self, ts: float) -> dict:
         return self.store.activity_since(ts)
 
+    def fills_after(self, rowid: int, since_ts: float = 0.0, limit: int = 500) -> list:
+        return self.store.fills_after(rowid, since_ts, limit)
+
+    def closed_since(self, ts: float) -> list[Position]:
+        return self.store.closed_since(ts)
+
     def summary(self) -> dict:
         return {**self.store.summary(), "ledger_path": self.path}
 

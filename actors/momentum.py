@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import ray
 
-from actors import names
+from actors import names, observe
 from actors.clock import ActorClock
 from pipelines import stages
 from pipelines.config import Config
@@ -24,6 +24,7 @@ MAX_TRACKED = 20_000
 @ray.remote(num_cpus=0)
 class MomentumEngine:
     def __init__(self, cfg: Config) -> None:
+        observe.init_observability(cfg, "momentum_engine")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)

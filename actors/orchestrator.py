@@ -15,12 +15,14 @@ decisions is the backtester's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 
 import ray
 
-from actors import names
+from actors import names, observe
+from actors.logs import SIGNALS, log_event
 from actors.clock import ActorClock
 from pipelines import stages
 from pipelines.config import Config
@@ -37,6 +39,7 @@ log = logging.getLogger("launchray.orchestrator")
 @ray.remote(num_cpus=0)
 class Orchestrator:
     def __init__(self, cfg: Config) -> None:
+        observe.init_observability(cfg, "orchestrator")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)
@@ -138,23 +141,44 @@ class Orchestrator:
                 self.queue.finish(action.mint)
 
     async def _enter(self, opp: Opportunity) -> None:
-        decision = await self.peers(names.RISK).approve_and_reserve.remote(opp)
-        if not decision.approved:
-            self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
-            if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
-                self.results[opp.id] = {"status": "rejected", "reason": decision.reason}
-            return
-        self._count("approved")
-        self.in_flight += 1
+        # One trace per opportunity, from its detection (wall clock only: replay times are the recording's).
+        detected = 0.0 if self.clock.replay else self.detected_at.get(opp.mint, 0.0)
+        root = observe.start_trace("opportunity", detected or opp.created_at, {
+            "opportunity.id": opp.id, "mint": opp.mint, "strategy": opp.strategy, "score": opp.score})
+        parent = observe.traceparent(root)
+        result: dict = {}
         try:
-            result = await self.peers(names.EXECUTOR).execute_entry.remote(
-                opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0))
-            self._count(f"entry_{result.get('status')}")
-            self.results[opp.id] = result
-            if len(self.results) > 1000:
-                self.results.pop(next(iter(self.results)))
+            with observe.span("approve", parent):
+                decision = await self.peers(names.RISK).approve_and_reserve.remote(opp)
+            self._signal(opp, decision.approved, decision.reason, root)
+            if not decision.approved:
+                self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
+                if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
+                    self.results[opp.id] = {"status": "rejected", "reason": decision.reason}
+                result = {"status": "rejected", "reason": decision.reason}
+                return
+            self._count("approved")
+            if parent:
+                opp = dataclasses.replace(opp, trace_id=parent)
+            self.in_flight += 1
+            try:
+                result = await self.peers(names.EXECUTOR).execute_entry.remote(
+                    opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0))
+                self._count(f"entry_{result.get('status')}")
+                self.results[opp.id] = result
+                if len(self.results) > 1000:
+                    self.results.pop(next(iter(self.results)))
+            finally:
+                self.in_flight -= 1
         finally:
-            self.in_flight -= 1
+            observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
+
+    @staticmethod
+    def _signal(opp: Opportunity, approved: bool, reason: str, root) -> None:
+        """signals.jsonl: one record per risk decision (after it, off the decision path)."""
+        log_event(SIGNALS, "approved" if approved else "rejected", opportunity_id=opp.id, mint=opp.mint,
+                  strategy=opp.strategy, score=opp.score, capital_lamports=opp.capital_lamports, reason=reason,
+                  trace_id=observe.trace_hex(root))
 
     async def _capital_loop(self) -> None:
         while self.running:
@@ -245,6 +269,7 @@ class Orchestrator:
         self.entries_enabled = False
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
+        observe.flush()
 
     def status(self) -> dict:
         def pct(xs: list[float], q: float) -> float:

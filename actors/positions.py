@@ -18,7 +18,7 @@ import time
 
 import ray
 
-from actors import names
+from actors import names, observe
 from actors.chain_reader import reader_for
 from actors.clock import ActorClock
 from pipelines.config import Config
@@ -35,6 +35,7 @@ SNAPSHOT_KEY = "position_book"
 @ray.remote(num_cpus=0)
 class PositionTracker:
     def __init__(self, cfg: Config) -> None:
+        observe.init_observability(cfg, "position_tracker")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)

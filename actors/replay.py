@@ -29,7 +29,7 @@ import time
 
 import ray
 
-from actors import names
+from actors import names, observe
 from pipelines.backtest.engine import slot_batches
 from pipelines.backtest.latency import recording_clock
 from pipelines.backtest.market import ChainFees, ReplayMarket
@@ -60,6 +60,7 @@ class ReplayReader:
 @ray.remote(num_cpus=0)
 class ReplayFeed:
     def __init__(self, cfg: Config, n_shards: int) -> None:
+        observe.init_observability(cfg, "replay_feed")
         if cfg.chain.source != "replay":
             raise ValueError("ReplayFeed needs chain.source = 'replay'")
         self.cfg = cfg

@@ -14,7 +14,7 @@ import time
 
 import ray
 
-from actors import names
+from actors import names, observe
 from actors.clock import ActorClock
 from pipelines.config import Config
 from pipelines.desk import RiskBooking, apply_risk_booking
@@ -28,6 +28,7 @@ SNAPSHOT_KEY = "risk_book"
 @ray.remote(num_cpus=0)
 class RiskSupervisor:
     def __init__(self, cfg: Config) -> None:
+        observe.init_observability(cfg, "risk_supervisor")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.ledger = self.peers(names.LEDGER)

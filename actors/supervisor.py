@@ -14,7 +14,7 @@ import time
 
 import ray
 
-from actors import names
+from actors import names, observe
 from pipelines.config import Config
 
 log = logging.getLogger("launchray.supervisor")
@@ -41,6 +41,7 @@ def _restart_counts(namespace: str) -> dict[str, int]:
 class Supervisor:
     def __init__(self, cfg: Config, chain: dict, n_shards: int) -> None:
         """chain: {"http": [urls], "ws": [urls], "jupiter", "jito", "admin"} decided by the driver."""
+        observe.init_observability(cfg, "supervisor")
         self.cfg = cfg
         self.chain = chain
         self.namespace = cfg.ray.namespace

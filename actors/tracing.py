@@ -90,8 +90,9 @@ def otlp_traces_url(endpoint: str) -> str:
 
 
 def setup_tracing(cfg: TelemetryConfig, service_name: str, *, set_global: bool = True,
-                  batch: bool = True) -> TracerProvider:
-    """A TracerProvider exporting per `cfg`. `batch=False` exports each span as it ends (tests, short scripts)."""
+                  batch: bool = True, schedule_delay_ms: float = 5000) -> TracerProvider:
+    """A TracerProvider exporting per `cfg`. `batch=False` exports each span as it ends (tests, short scripts);
+    `schedule_delay_ms` is the batch processor's export period (what a killed process can lose)."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name,
                                                         "service.namespace": "launchray"}))
     exporter: SpanExporter | None
@@ -104,7 +105,8 @@ def setup_tracing(cfg: TelemetryConfig, service_name: str, *, set_global: bool =
     else:
         exporter = None
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=schedule_delay_ms) if batch
+                                    else SimpleSpanProcessor(exporter))
     if set_global:
         trace.set_tracer_provider(provider)  # OTel allows this once per process; later calls only warn
     return provider

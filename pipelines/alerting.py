@@ -31,6 +31,7 @@ class AlertKind(str, Enum):
     LOW_BALANCE = "low_balance"
     DISCONNECTED = "disconnected"
     UNHANDLED_EXCEPTION = "unhandled_exception"
+    HALTED = "halted"                # trading halted: kill switch, drawdown halt, operator halt
 
     @property
     def urgent(self) -> bool:
@@ -38,7 +39,7 @@ class AlertKind(str, Enum):
 
 
 URGENT_KINDS = frozenset({AlertKind.LOSS_LIMIT, AlertKind.LOW_BALANCE, AlertKind.DISCONNECTED,
-                          AlertKind.UNHANDLED_EXCEPTION})
+                          AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,12 @@ def position_closed_alert(pos: Position, now: float) -> Alert:
 def breaker_alert(state: RiskState, reason: str, now: float) -> Alert:
     return Alert(AlertKind.BREAKER_TRIP, f"Risk breaker: {state.value}", (("state", state.value), ("reason", reason)),
                  f"breaker:{state.value}:{reason}", now)
+
+
+def halt_alert(breaker: str, detail: str, now: float) -> Alert:
+    """Urgent twin of breaker_alert for the breakers that stop all trading until an operator resets them."""
+    return Alert(AlertKind.HALTED, f"Trading halted: {breaker}", (("breaker", breaker), ("detail", detail)),
+                 f"halted:{breaker}", now)
 
 
 def error_alert(component: str, message: str, now: float) -> Alert:

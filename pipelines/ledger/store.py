@@ -413,6 +413,20 @@ class LedgerStore:
         return {"fills": sum(by_side.values()), "buys": by_side.get("buy", 0), "sells": by_side.get("sell", 0),
                 "last_fill_ts": last or 0.0}
 
+    def fills_after(self, rowid: int, since_ts: float = 0.0, limit: int = 500) -> list[tuple[int, Fill, str]]:
+        """Fills recorded after `rowid` (insertion order) with ts >= since_ts, each as (rowid, fill, its order's
+        reason): the alert feed's cursor, so a fill booked late with an early ts is never skipped."""
+        cols = ", ".join(f'f."{c}"' for c in FILL_COLUMNS)
+        rows = self._all(f"SELECT f.rowid, {cols}, o.reason FROM fills f JOIN orders o ON o.id = f.order_id "
+                         "WHERE f.rowid > ? AND f.ts >= ? ORDER BY f.rowid LIMIT ?", (rowid, since_ts, limit))
+        return [(r[0], codec.fill_from_row(r[1:-1]), r[-1]) for r in rows]
+
+    def closed_since(self, ts: float) -> list[Position]:
+        """Positions closed at or after `ts`."""
+        return [codec.position_from_row(r) for r in self._all(
+            f"SELECT {quoted(POSITION_COLUMNS)} FROM positions WHERE is_open = 0 AND closed_at >= ? "
+            "ORDER BY closed_at, mint", (ts,))]
+
     def summary(self) -> dict[str, Any]:
         """Counts for `--summary-json`. duplicate_orders must always be 0."""
         by_state = dict(self._all("SELECT state, count(*) FROM orders GROUP BY state ORDER BY state"))

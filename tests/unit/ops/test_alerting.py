@@ -17,10 +17,10 @@ def fill(order_id="o1", ts=100.0, side=Side.BUY):
                 fee_lamports=2_500_000, price=3.0775e-05, slot=1234, ts=ts, signature="5sig")
 
 
-def test_urgent_kinds_are_exactly_the_four_the_operator_must_see():
+def test_urgent_kinds_are_exactly_the_ones_the_operator_must_see():
     urgent = {k for k in AlertKind if k.urgent}
     assert urgent == {AlertKind.LOSS_LIMIT, AlertKind.LOW_BALANCE, AlertKind.DISCONNECTED,
-                      AlertKind.UNHANDLED_EXCEPTION}
+                      AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED}
     assert not trade_alert(fill(), "paper").urgent
     assert loss_limit_alert("2025-01-01", 1_000_000_000, 1_000_000_000, 0).urgent
     assert exception_alert("executor", RuntimeError("boom"), 0).title == "Unhandled RuntimeError in executor"
