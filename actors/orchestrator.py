@@ -150,8 +150,8 @@ class Orchestrator:
         try:
             with observe.span("approve", parent):
                 decision = await self.peers(names.RISK).approve_and_reserve.remote(opp)
-            self._signal(opp, decision.approved, decision.reason, root)
             if not decision.approved:
+                self._signal(opp, False, decision.reason, root)
                 self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
                 if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
                     self.results[opp.id] = {"status": "rejected", "reason": decision.reason}
@@ -170,6 +170,7 @@ class Orchestrator:
                     self.results.pop(next(iter(self.results)))
             finally:
                 self.in_flight -= 1
+                self._signal(opp, True, decision.reason, root)   # after the send: logging is off the hot path
         finally:
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
