@@ -1,9 +1,11 @@
 """AnalyzerShard actor: one of N hosts of ShardCore (pipelines/analysis), routed by a stable hash of the mint.
 
-Events come in batches from Ingest; the features of every token a batch touched go out, batched, to the
-MomentumEngine. In the background it reads each new mint's account (authorities, Token-2022 extensions) and,
-every 30 s, the real largest holders of active tokens, through RpcPool; it evicts dead tokens and checkpoints
-its state to disk so a restart resumes where it was.
+Events come in batches from Ingest and are applied as they arrive; the tokens they touch are remembered, and
+every 20 ms the flush reads each touched token's features once and sends them, batched, to the MomentumEngine
+(a token traded in many batches between two flushes costs one features() call, not one per batch). In the
+background it reads each new mint's account (authorities, Token-2022 extensions) and, every 30 s, the real
+largest holders of active tokens, through RpcPool; it evicts dead tokens and checkpoints its state to disk so
+a restart resumes where it was.
 
 Replay mode (chain.source = "replay"): no account reads (there is no chain; the backtester reads none either),
 refresh and eviction when the replay driver says they are due (`maintain`), and each batch's features are sent
@@ -53,6 +55,7 @@ class AnalyzerShard:
         self.path = checkpoint_path(cfg, index)
         self.restored = self._restore()
         self._out: dict[str, object] = {}
+        self._touched: dict[str, None] = {}     # mints applied to since the last flush (live mode)
         self._holders_at: dict[str, float] = {}
         self.reads = {"mint": 0, "holders": 0, "errors": 0}
         loop = asyncio.get_event_loop()
@@ -81,15 +84,26 @@ class AnalyzerShard:
 
     # --- events in, features out -------------------------------------------------------------------------------
     async def ingest(self, events: list, now: float | None = None) -> int:
-        for f in self.core.ingest(events, self.clock.at(now)):
-            self._out[f.mint] = f          # a token's batch features replace its refreshed ones
-        if self.clock.replay:
+        now = self.clock.at(now)
+        if self.clock.replay:              # this batch's features, now (as the backtester reads them)
+            for f in self.core.ingest(events, now):
+                self._out[f.mint] = f      # a token's batch features replace its refreshed ones
             await self.flush()
+        else:                              # apply now, read features once per flush
+            self._touched.update(dict.fromkeys(self.core.apply(events, now)))
         return len(events)
+
+    def _collect(self, now: float) -> None:
+        """Features of the tokens applied to since the last call, read once each at `now`; they replace the
+        refreshed ones pending for the same tokens."""
+        if self._touched:
+            touched, self._touched = self._touched, {}
+            for f in self.core.features_of(touched, now):
+                self._out[f.mint] = f
 
     async def flush(self, now: float | None = None) -> int:
         """Send the pending features to the MomentumEngine (live: every 20 ms; replay: awaited, per batch)."""
-        self.clock.at(now)
+        self._collect(self.clock.at(now))
         if not self._out:
             return 0
         batch, self._out = list(self._out.values()), {}
@@ -171,6 +185,7 @@ class AnalyzerShard:
                 self._out.setdefault(f.mint, f)
                 n += 1
         if evict:
+            self._collect(now)           # a token evicted for a rug still reports it
             self.core.evict(now)
         return n
 

@@ -8,8 +8,13 @@ trade priced by pipelines.chain.curve with 0.95% + 0.30% fees, reserves after ea
 
 Prints one JSON object: {"name": "analysis", "metrics": {"events_per_s", "bytes_per_token", "features_us", ...}}.
 - events_per_s: ShardCore.ingest throughput in batches, features of the touched tokens included (wall clock);
-  events_per_cpu_s the same over process CPU time (stable on a shared machine); apply_us: TokenState.apply
-  alone per event (CPU); features_us: one features() call (CPU).
+  events_per_cpu_s the same over process CPU time (stable on a shared machine);
+- apply_events_per_cpu_s: ShardCore.apply alone in the same batches (what an AnalyzerShard does per batch; it
+  reads features once per 20 ms flush instead);
+- apply_us: TokenState.apply alone per event (CPU);
+- features_us: one features() call at the end of the stream (most windows partly or fully expired, as a
+  refresh reads them); features_at_trade_us: one call at the token's last trade (as the backtester and a flush
+  right after a trade read them). CPU time; the best of a few rounds.
 - bytes_per_token: tracemalloc, everything the shard keeps after the events are dropped (token buffers, their
   strings, the shard's dict) divided by the number of tokens.
 """
@@ -27,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipelines.analysis.layout import LAST_TRADE  # noqa: E402
 from pipelines.analysis.shard import ShardCore  # noqa: E402
 from pipelines.chain import curve  # noqa: E402
 from pipelines.chain.events import Launch, Trade  # noqa: E402
@@ -113,6 +119,14 @@ def run(n_tokens: int, n_trades: int, batch: int) -> dict:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     now = stream[-1][0]
 
+    # ShardCore.apply alone, in the same batches
+    apply_shard = ShardCore(cfg)
+    gc.collect()
+    cpu_apply = time.process_time()
+    for evs, t in batches:
+        apply_shard.apply(evs, t)
+    cpu_apply = time.process_time() - cpu_apply
+
     # apply() alone: the same events straight into token states (no dedupe, no features)
     apply_shard = ShardCore(cfg)
     states = {e.mint: apply_shard._state_for(e.mint, t) for t, e in stream if not isinstance(e, str)}
@@ -121,14 +135,20 @@ def run(n_tokens: int, n_trades: int, batch: int) -> dict:
         states[e.mint].apply(e, t)
     apply_cpu = time.process_time() - start
 
-    # features() alone
+    # features() alone, at the end of the stream and at each token's last trade
     sample = list(shard.tokens.values())[:500]
-    start, reps = time.process_time(), 0
-    while time.process_time() - start < 1.0:
-        for st in sample:
-            st.features(now)
-        reps += len(sample)
-    features_us = (time.process_time() - start) / reps * 1e6
+
+    def features_cost(at_trade: bool) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start, reps = time.process_time(), 0
+            while time.process_time() - start < 0.4:
+                for st in sample:
+                    st.features(st.reals[LAST_TRADE] if at_trade else now)
+                reps += len(sample)
+            best = min(best, (time.process_time() - start) / reps * 1e6)
+        return best
+    features_us, features_at_trade_us = features_cost(False), features_cost(True)
 
     # memory: a fresh shard fed from events decoded under tracemalloc (as the actor gets them from Ray), then
     # the events dropped: what remains is what the shard keeps (its token states, their strings, its dict)
@@ -157,6 +177,8 @@ def run(n_tokens: int, n_trades: int, batch: int) -> dict:
             "features_us": round(features_us, 2),
             "events_per_cpu_s": round(len(stream) / cpu),
             "apply_us": round(apply_cpu / len(stream) * 1e6, 2),
+            "apply_events_per_cpu_s": round(len(stream) / cpu_apply),
+            "features_at_trade_us": round(features_at_trade_us, 2),
             "stats_bytes_per_token": shard2.stats()["bytes_per_token"],
         },
         "params": {"tokens": n_tok, "events": len(stream), "batch": batch, "features_returned": n_features,

@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pipelines.wire import pickle_by_fields
+
 
 class Side(str, Enum):
     BUY = "buy"
@@ -81,6 +83,11 @@ class TokenFeatures:
     peak_price: float = 0.0          # highest price seen (drawdown = 1 - price / peak_price)
     trades: int = 0                  # trades seen since tracking started
     rugged: bool = False             # liquidity collapsed from its peak (see AnalysisConfig.rug_*)
+
+
+# every touched token's features cross Ray (AnalyzerShard -> MomentumEngine) once per flush: see pipelines/wire.py
+pickle_by_fields(SafetyVerdict)
+pickle_by_fields(TokenFeatures)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,18 +2,21 @@
 
 A token keeps five flat buffers instead of one Python object per number (that halves its footprint):
   ints   int64    the scalars below (reserves, counters, flags), then the window volumes (windows.py), then the
-                  holder balances (sketches.py)
+                  holder balances (sketches.py); then derived values: the windows' volume sums and the Bloom
+                  filter's set-bit count
   reals  float64  times, peak price, the entropy sum, the Kalman state (scoring/filters.py)
-  cnt    uint16   window counts
+  cnt    uint16   window counts, then the windows' count sums
   owners uint32   holder keys
   buf    bytes    Bloom bits (unique buyers), then the ring of trade-size bins
-The offsets and sizes come from AnalysisConfig and are prepared once per shard in AnalysisParams.
+The offsets and sizes come from AnalysisConfig and are prepared once per shard in AnalysisParams. The derived
+values are kept up to date by every write so reads need not recompute them; snapshot records leave them out
+(`n_record_ints`, `n_record_cnt`) and a restore rebuilds them.
 """
 from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.config import AnalysisConfig
 from pipelines.scoring.filters import STATE_LEN, KalmanParams
@@ -83,13 +86,23 @@ class AnalysisParams:
     rug_floor_lamports: int
     rug_keep_bps: int                 # liquidity at or under this share of the peak (bps) is a rug
     xlogx: tuple[float, ...]          # c * log2(c) for c = 0 .. ring
+    n_cnt: int = 0                    # uint16 slots: window counts, then their sums
+    n_record_ints: int = 0            # ints written to a snapshot record (derived values are rebuilt)
+    n_record_cnt: int = 0
+    bloom_ones: int = 0               # ints index of the Bloom filter's set-bit count
+    # SafetyVerdict by everything it depends on (TokenReads._verdict): a shard's tokens share a handful
+    # of verdicts, so they are looked up, not rebuilt per features() call. Bounded (VERDICT_CACHE).
+    verdicts: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, cfg: AnalysisConfig, extra_blacklist=()) -> AnalysisParams:
-        windows = WindowLayout.of(cfg.window_s, cfg.window_buckets, vol_offset=N_SCALARS)
-        holders = HolderLayout(cfg.holder_slots, N_SCALARS + windows.n_vol)
+        n_vol = WindowLayout.of(cfg.window_s, cfg.window_buckets).n_vol
+        holders = HolderLayout(cfg.holder_slots, N_SCALARS + n_vol)
+        n_record_ints = holders.offset + holders.slots
+        windows = WindowLayout.of(cfg.window_s, cfg.window_buckets, vol_offset=N_SCALARS, vol_sums=n_record_ints)
+        bloom_ones = n_record_ints + windows.n_vol_sums
         return cls(
-            cfg=cfg, windows=windows, holders=holders, n_ints=holders.offset + holders.slots,
+            cfg=cfg, windows=windows, holders=holders, n_ints=bloom_ones + 1,
             bloom_bytes=check_bloom_bits(cfg.buyer_sketch_bits), ring=cfg.max_trades_per_token,
             rules=safety.SafetyRules.from_config(cfg, extra_blacklist),
             kalman=KalmanParams(cfg.kalman_process_noise, cfg.kalman_measurement_noise, 1e-4),
@@ -97,6 +110,8 @@ class AnalysisParams:
             rug_floor_lamports=int(cfg.rug_min_peak_liquidity_sol * LAMPORTS_PER_SOL),
             rug_keep_bps=round((1.0 - cfg.rug_liquidity_drop) * 10_000),
             xlogx=(0.0,) + tuple(c * math.log2(c) for c in range(1, cfg.max_trades_per_token + 1)),
+            n_cnt=windows.n_cnt + windows.n_cnt_sums, n_record_ints=n_record_ints, n_record_cnt=windows.n_cnt,
+            bloom_ones=bloom_ones,
         )
 
     @property

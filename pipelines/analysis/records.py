@@ -4,6 +4,9 @@ A record carries the layout it was written under (AnalysisParams.layout_key). Re
 the buffers are copied as they are, so a restored state continues bit for bit. Under another layout (window,
 holder, sketch or ring sizes changed in the config) the scalars restore and each part whose layout changed
 restores empty or trimmed: never misread. A record that is not one raises ValueError.
+
+Values derived from the buffers (window sums, the Bloom set-bit count: see layout.py) are not written; a
+restore rebuilds them, so records are the same bytes they were before those were kept.
 """
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ from .windows import NO_RECORD, WindowLayout
 
 
 def to_record(st: TokenState) -> tuple:
+    p = st.p
     return (st.mint, (st.creator, st.venue, st.token_program, st.symbol, st.pool), st.meta_problems,
-            st.p.layout_key, st.ints.tobytes(), st.reals.tobytes(), st.cnt.tobytes(), st.owners.tobytes(),
-            bytes(st.buf))
+            p.layout_key, st.ints[:p.n_record_ints].tobytes(), st.reals.tobytes(),
+            st.cnt[:p.n_record_cnt].tobytes(), st.owners.tobytes(), bytes(st.buf))
 
 
 def from_record(params: AnalysisParams, rec) -> TokenState:
@@ -34,18 +38,21 @@ def from_record(params: AnalysisParams, rec) -> TokenState:
     old_ints = array("q", ints)
     st.reals[:] = array("d", reals)
     st.ints[:N_SCALARS] = old_ints[:N_SCALARS]
-    if tuple(key) == params.layout_key and len(old_ints) == params.n_ints and len(buf) == len(st.buf):
-        st.ints[:] = old_ints
-        st.cnt[:] = array("H", cnt)
+    if (tuple(key) == params.layout_key and len(old_ints) == params.n_record_ints
+            and len(cnt) == 2 * params.n_record_cnt and len(owners) == 4 * params.holders.slots
+            and len(buf) == len(st.buf)):
+        st.ints[:params.n_record_ints] = old_ints
+        st.cnt[:params.n_record_cnt] = array("H", cnt)
         st.owners[:] = array("I", owners)
         st.buf[:] = buf
+        st.rebuild_derived()
         return st
     spans, buckets, slots, bloom_bytes, ring = key
     old_windows = WindowLayout.of(spans, buckets, vol_offset=N_SCALARS)
     w = params.windows
-    if (old_windows.spans, old_windows.buckets) == (w.spans, w.buckets):
+    if (old_windows.spans, old_windows.buckets) == (w.spans, w.buckets) and len(cnt) == 2 * w.n_cnt:
         st.ints[N_SCALARS:N_SCALARS + w.n_vol] = old_ints[N_SCALARS:N_SCALARS + w.n_vol]
-        st.cnt[:] = array("H", cnt)
+        st.cnt[:w.n_cnt] = array("H", cnt)
     else:
         st.reals[LAST_TRADE] = NO_RECORD
     off = N_SCALARS + old_windows.n_vol
@@ -58,4 +65,5 @@ def from_record(params: AnalysisParams, rec) -> TokenState:
         st.buf[params.bloom_bytes + i] = buf[bloom_bytes + (cur - n + i) % ring]
     st.ints[SAMPLED], st.ints[CURSOR] = n, n % params.ring
     st.recompute_entropy_sum()
+    st.rebuild_derived()
     return st

@@ -1,8 +1,11 @@
 """ShardCore: the TokenStates of many mints, batch in, batch out (what one AnalyzerShard actor hosts).
 
-- `ingest(events, now)` applies a batch and returns the features of every token it touched, once each, in
-  first-touched order. Events about nothing (SOL/USDC pools), with oversized mints, or that fail to apply
-  (wrong types from a broken decoder) are skipped and counted, never raised.
+- `apply(events, now)` folds a batch in and returns the mints it touched, once each, in first-touched order;
+  `features_of(mints, now)` reads their features; `ingest(events, now)` is both (the backtester's per-slot
+  call). A host that batches its output (AnalyzerShard: every 20 ms) applies every batch but reads features
+  once per flush, so a hot token costs one features() per flush instead of one per batch.
+  Events about nothing (SOL/USDC pools), with oversized mints, or that fail to apply (wrong types from a
+  broken decoder) are skipped and counted, never raised.
 - Re-delivered events (a Ray retry after an actor restart delivers a batch at least once) are dropped: the
   shard remembers a 64-bit digest of the last `AnalysisConfig.dedupe_events` event keys.
 - At most `max_tracked_tokens` are tracked; a new mint beyond that evicts the least recently active one.
@@ -12,13 +15,13 @@
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 from collections import OrderedDict
-from typing import Iterable
+from hashlib import blake2b as _blake2b
+from typing import Callable, Iterable
 
-from pipelines.chain.events import event_key
+from pipelines.chain.events import Trade
 from pipelines.config import AnalysisConfig
 from pipelines.messages import TokenFeatures
 
@@ -29,12 +32,6 @@ from .token_state import TokenState
 
 SNAPSHOT_VERSION = 1
 RUGGED_MEMORY = 4096
-
-
-def _event_digest(event) -> int:
-    sig, kind, seq = event_key(event)
-    raw = f"{sig}|{kind}|{seq}".encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
 
 
 class ShardCore:
@@ -48,40 +45,76 @@ class ShardCore:
                          "evicted_idle": 0, "evicted_rugged": 0, "evicted_cap": 0}
 
     # --- batches ----------------------------------------------------------------------------------------------
-    def ingest(self, events: Iterable, now: float) -> list[TokenFeatures]:
+    def apply(self, events: Iterable, now: float) -> list[str]:
+        """Fold a batch in; the mints it touched (an event changed their state), once each, first-touched first.
+        A list, not a set: hosts emit features in this order and replays must not depend on string hashing."""
+        return list(self._apply(events, now))
+
+    def _apply(self, events: Iterable, now: float) -> dict[str, TokenState]:
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
-        counters = self.counters
+        tokens, seen = self.tokens, self._seen
         dedupe = self.cfg.dedupe_events
+        n = skipped = bad = duplicates = 0
         for ev in events:
-            counters["events"] += 1
+            n += 1
             mint, created = "", False
             try:
-                mint = event_mint(ev)
-                if not mint or len(mint) > MAX_KEY_LEN:
-                    counters["skipped"] += 1
+                # routing.event_mint, with the common case first
+                mint = ev.mint if type(ev) is Trade else event_mint(ev)
+                if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
+                    skipped += 1
                     continue
                 if dedupe:
-                    d = _event_digest(ev)
-                    if d in self._seen:
-                        counters["duplicates"] += 1
+                    # 64 bits of blake2b over event_key(ev) as "signature|kind|seq" (snapshots keep these)
+                    d = int.from_bytes(_blake2b(f"{ev.signature}|{ev.kind}|{ev.seq}".encode(
+                        "utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+                    if d in seen:
+                        duplicates += 1
                         continue
-                    self._seen[d] = None
-                    if len(self._seen) > dedupe:
-                        self._seen.popitem(last=False)
-                created = mint not in self.tokens
-                st = self._state_for(mint, now)
+                    seen[d] = None
+                    if len(seen) > dedupe:
+                        seen.popitem(last=False)
+                st = tokens.get(mint)
+                if st is None:
+                    created = True
+                    st = self._state_for(mint, now)
                 if st.apply(ev, now):
                     touched[mint] = st
-                    self.tokens.move_to_end(mint)
+                    tokens.move_to_end(mint)
                 elif created:
-                    del self.tokens[mint]          # the event said nothing about it after all
+                    del tokens[mint]               # the event said nothing about it after all
             except Exception:           # a malformed event must not take the shard down
-                counters["bad"] += 1
+                bad += 1
                 if created:
-                    self.tokens.pop(mint, None)    # created for this event alone: leave nothing behind
-        return [st.features(now) for st in touched.values()]
+                    tokens.pop(mint, None)         # created for this event alone: leave nothing behind
+        counters = self.counters
+        counters["events"] += n
+        counters["skipped"] += skipped
+        counters["bad"] += bad
+        counters["duplicates"] += duplicates
+        return touched
+
+    def features_of(self, mints: Iterable[str], now: float) -> list[TokenFeatures]:
+        """Features at `now` of those mints still tracked (an evicted one is skipped), in the given order."""
+        tokens = self.tokens
+        out = []
+        for mint in mints:
+            st = tokens.get(mint)
+            if st is not None:
+                out.append(st.features(now))
+        return out
+
+    def scorable(self, mint: str) -> bool:
+        """TokenState.scorable of a tracked mint (False when it is not tracked)."""
+        st = self.tokens.get(mint)
+        return st is not None and st.scorable()
+
+    def ingest(self, events: Iterable, now: float) -> list[TokenFeatures]:
+        """apply + features: the features of every token the batch touched, once each, first-touched first
+        (including a token the cap evicted later in the same batch: its last state)."""
+        return [st.features(now) for st in self._apply(events, now).values()]
 
     def _state_for(self, mint: str, now: float) -> TokenState:
         st = self.tokens.get(mint)
@@ -144,14 +177,16 @@ class ShardCore:
     def get(self, mint: str) -> TokenState | None:
         return self.tokens.get(mint)
 
-    def refresh(self, now: float, active_within_s: float | None = None) -> list[TokenFeatures]:
+    def refresh(self, now: float, active_within_s: float | None = None,
+                wanted: Callable[[str], bool] | None = None) -> list[TokenFeatures]:
         """Features of every live token (windows decay with time even without trades), optionally only those
-        active in the last `active_within_s` seconds."""
+        active in the last `active_within_s` seconds, and only those `wanted(mint)` accepts (a host that uses
+        features for scoring and held positions only can pass `lambda m: m in held or shard.scorable(m)`)."""
         out = []
-        for st in reversed(self.tokens.values()):
+        for mint, st in reversed(self.tokens.items()):
             if active_within_s is not None and now - st.last_active > active_within_s:
                 break          # ordered by activity: the rest are older still
-            if not st.is_dead(now):
+            if not st.is_dead(now) and (wanted is None or wanted(mint)):
                 out.append(st.features(now))
         return out
 

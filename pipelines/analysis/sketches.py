@@ -35,22 +35,39 @@ def check_bloom_bits(nbits: int) -> int:
     return nbits // 8
 
 
-def bloom_add(buf: bytearray, nbytes: int, h: int) -> bool:
+def bloom_set(buf: bytearray, nbytes: int, h: int) -> int:
+    """Set wallet h's two bits; returns how many of them were not set yet (0 = probably seen before)."""
     mask = nbytes * 8 - 1
-    new = False
-    for i in (h & mask, (h >> 16) & mask):
-        byte, bit = i >> 3, 1 << (i & 7)
-        if not buf[byte] & bit:
-            buf[byte] |= bit
-            new = True
+    i, j = h & mask, (h >> 16) & mask
+    new = 0
+    bit = 1 << (i & 7)
+    if not buf[i >> 3] & bit:
+        buf[i >> 3] |= bit
+        new = 1
+    bit = 1 << (j & 7)
+    if not buf[j >> 3] & bit:
+        buf[j >> 3] |= bit
+        new += 1
     return new
 
 
+def bloom_add(buf: bytearray, nbytes: int, h: int) -> bool:
+    return bloom_set(buf, nbytes, h) > 0
+
+
+def bloom_ones(buf: bytearray, nbytes: int) -> int:
+    """Set bits of the filter (TokenState keeps this count up to date instead of recounting per read)."""
+    return int.from_bytes(buf[:nbytes], "little").bit_count()
+
+
 def bloom_estimate(buf: bytearray, nbytes: int) -> int:
-    m = nbytes * 8
+    return estimate_from_ones(bloom_ones(buf, nbytes), nbytes * 8)
+
+
+def estimate_from_ones(ones: int, m: int) -> int:
+    """Distinct count from `ones` set bits out of m."""
     if not m:
         return 0
-    ones = int.from_bytes(buf[:nbytes], "little").bit_count()
     if ones >= m:
         return round(m / 2 * math.log(m))           # saturated: the largest count it can tell apart
     return round(-(m / 2) * math.log1p(-ones / m))
@@ -74,24 +91,23 @@ class HolderLayout:
 
     def credit(self, owners, bal, h: int, amount: int) -> None:
         off = self.offset
-        try:
-            i = owners.index(h)
-        except ValueError:
-            lows = bal[off:off + self.slots]
-            j = lows.index(min(lows))
-            if amount > lows[j]:
-                owners[j] = h
-                bal[off + j] = min(amount, BALANCE_MAX)
+        if h in owners:
+            i = off + owners.index(h)
+            x = bal[i] + amount
+            bal[i] = x if x < BALANCE_MAX else BALANCE_MAX
             return
-        bal[off + i] = min(bal[off + i] + amount, BALANCE_MAX)
+        lows = bal[off:off + self.slots]
+        low = min(lows)
+        if amount > low:
+            j = lows.index(low)
+            owners[j] = h
+            bal[off + j] = amount if amount < BALANCE_MAX else BALANCE_MAX
 
     def debit(self, owners, bal, h: int, amount: int) -> None:
-        try:
-            i = owners.index(h)
-        except ValueError:
-            return
-        i += self.offset
-        bal[i] = max(0, bal[i] - amount)
+        if h in owners:
+            i = self.offset + owners.index(h)
+            x = bal[i] - amount
+            bal[i] = x if x > 0 else 0
 
     def balance(self, owners, bal, h: int) -> int:
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Union
 
+from pipelines.wire import pickle_by_fields
+
 
 @dataclass(frozen=True, slots=True)
 class Launch:
@@ -120,6 +122,9 @@ class PoolCreated:
 
 Event = Union[Launch, Trade, Complete, Migration, PoolCreated]
 EVENT_TYPES: dict[str, type] = {c.kind: c for c in (Launch, Trade, Complete, Migration, PoolCreated)}
+
+for _cls in EVENT_TYPES.values():      # events cross Ray two or three times each (pipelines/wire.py)
+    pickle_by_fields(_cls)
 
 
 def event_to_dict(event: Event) -> dict:

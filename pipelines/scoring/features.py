@@ -25,15 +25,30 @@ import math
 from pipelines.messages import TokenFeatures
 
 LAMPORTS_PER_SOL = 1_000_000_000
+_isfinite, _tanh, _exp = math.isfinite, math.tanh, math.exp
 FEATURE_NAMES = ("buy_pressure", "net_flow", "volume_accel", "buyer_growth", "buyer_accel", "velocity",
                  "activity", "progress_fit", "freshness", "entropy", "drawdown", "rug")
 
 
 def windows_of(f: TokenFeatures) -> tuple[int, int, int] | None:
-    spans = sorted(f.volume_lamports)
-    if not spans:
-        return None
-    return spans[0], spans[len(spans) // 2], spans[-1]
+    return _windows(f.volume_lamports)
+
+
+_WINDOWS: dict[tuple, tuple[int, int, int] | None] = {}    # every token of a run has the same windows
+
+
+def _windows(volume: dict) -> tuple[int, int, int] | None:
+    keys = tuple(volume)
+    try:
+        return _WINDOWS[keys]
+    except KeyError:
+        pass
+    spans = sorted(keys)
+    w = (spans[0], spans[len(spans) // 2], spans[-1]) if spans else None
+    if len(_WINDOWS) >= 64:
+        _WINDOWS.clear()
+    _WINDOWS[keys] = w
+    return w
 
 
 def _ratio_squash(short: float, short_s: int, long: float, long_s: int) -> float:
@@ -55,36 +70,43 @@ def progress_fit(p: float, low: float = 0.05, high: float = 0.70) -> float:
 
 
 def feature_vector(f: TokenFeatures) -> dict[str, float]:
-    w = windows_of(f)
+    # Called for every scored token: locals instead of repeated attribute and dict lookups (same arithmetic).
+    volume, new_buyers = f.volume_lamports, f.new_buyers
+    w = _windows(volume)
     if w is None:
-        short = mid = long = None
-    else:
-        short, mid, long = w
-    buys = f.buys.get(mid, 0) if mid else 0
-    sells = f.sells.get(mid, 0) if mid else 0
-    trades_mid = buys + sells
-    vol_mid = f.volume_lamports.get(mid, 0) if mid else 0
-    buy_vol_mid = f.buy_volume_lamports.get(mid, 0) if mid else 0
-    net_mid = 2 * buy_vol_mid - vol_mid
-    depth = max(f.liquidity_lamports, LAMPORTS_PER_SOL)
-    if w is None:
+        buys = sells = vol_mid = buy_vol_mid = new_mid = 0
         vol_accel = buyer_accel = 0.5
     else:
-        vol_accel = _ratio_squash(f.volume_lamports.get(short, 0), short, f.volume_lamports.get(long, 0), long)
-        buyer_accel = _ratio_squash(f.new_buyers.get(short, 0), short, f.new_buyers.get(long, 0), long)
-    v = f.price_velocity if math.isfinite(f.price_velocity) else 0.0
-    drawdown = 1.0 - f.price / f.peak_price if f.peak_price > 0 and f.price > 0 else 0.0
+        short, mid, long = w
+        if mid:
+            buys, sells = f.buys.get(mid, 0), f.sells.get(mid, 0)
+            vol_mid, buy_vol_mid = volume.get(mid, 0), f.buy_volume_lamports.get(mid, 0)
+            new_mid = new_buyers.get(mid, 0)
+        else:
+            buys = sells = vol_mid = buy_vol_mid = new_mid = 0
+        vol_accel = _ratio_squash(volume.get(short, 0), short, volume.get(long, 0), long)
+        buyer_accel = _ratio_squash(new_buyers.get(short, 0), short, new_buyers.get(long, 0), long)
+    trades_mid = buys + sells
+    net_mid = 2 * buy_vol_mid - vol_mid
+    liquidity = f.liquidity_lamports
+    depth = LAMPORTS_PER_SOL if LAMPORTS_PER_SOL > liquidity else liquidity      # max(liquidity, 1 SOL)
+    v = f.price_velocity
+    if not _isfinite(v):
+        v = 0.0
+    price, peak = f.price, f.peak_price
+    drawdown = 1.0 - price / peak if peak > 0 and price > 0 else 0.0
+    age, entropy, rug = f.age_s, f.trade_size_entropy, f.rug_probability
     return {
         "buy_pressure": buys / trades_mid if trades_mid else 0.5,
-        "net_flow": 0.5 + 0.5 * math.tanh(net_mid / depth),
+        "net_flow": 0.5 + 0.5 * _tanh(net_mid / depth),
         "volume_accel": vol_accel,
-        "buyer_growth": 1.0 - math.exp(-(f.new_buyers.get(mid, 0) if mid else 0) / 8.0),
+        "buyer_growth": 1.0 - _exp(-new_mid / 8.0),
         "buyer_accel": buyer_accel,
-        "velocity": 0.5 + 0.5 * math.tanh(v * 60.0),
-        "activity": 1.0 - math.exp(-trades_mid / 20.0),
+        "velocity": 0.5 + 0.5 * _tanh(v * 60.0),
+        "activity": 1.0 - _exp(-trades_mid / 20.0),
         "progress_fit": progress_fit(f.curve_progress),
-        "freshness": math.exp(-max(f.age_s, 0.0) / 600.0),
-        "entropy": min(1.0, max(f.trade_size_entropy, 0.0) / 4.0),
+        "freshness": _exp(-max(age, 0.0) / 600.0),
+        "entropy": min(1.0, max(entropy, 0.0) / 4.0),
         "drawdown": min(1.0, max(drawdown, 0.0)),
-        "rug": min(1.0, max(f.rug_probability, 0.0)),
+        "rug": min(1.0, max(rug, 0.0)),
     }

@@ -62,6 +62,7 @@ from typing import Iterable, Mapping
 
 from pipelines.config import ScoringConfig
 from pipelines.messages import TokenFeatures
+from pipelines.wire import constructor
 
 from .features import FEATURE_NAMES, feature_vector
 
@@ -111,6 +112,9 @@ def _gate(f: TokenFeatures) -> str:
     return ""
 
 
+_new_breakdown = constructor(ScoreBreakdown)      # one per scored token: see pipelines/wire.py
+
+
 class MomentumModel:
     def __init__(self, cfg: ScoringConfig | None = None) -> None:
         self.cfg = cfg or ScoringConfig()
@@ -136,18 +140,19 @@ class MomentumModel:
         gate = _gate(f)
         components: dict[str, float] = {}
         base = 0.0
-        if self._drive_total > 0:
+        total = self._drive_total
+        if total > 0:
             for k, w in self._drive:
-                c = w * x[k] / self._drive_total
+                c = w * x[k] / total
                 components[k] = c
                 base += c
         wt = self.weights
         rug = (1.0 - x["rug"]) ** wt["rug"]
         dd = (1.0 - x["drawdown"]) ** wt["drawdown"]
         ent = entropy_factor(f.trade_size_entropy, f.trades, self.cfg.entropy_threshold) ** wt["entropy"]
-        components.update(rug=rug, drawdown=dd, entropy=ent)
+        components["rug"], components["drawdown"], components["entropy"] = rug, dd, ent
         score = 0.0 if gate else min(1.0, max(0.0, base * rug * dd * ent))
-        return ScoreBreakdown(f.mint, score, components, x, gate)
+        return _new_breakdown(mint=f.mint, score=score, components=components, features=x, gate=gate)
 
     def rank(self, features: Iterable[TokenFeatures]) -> list[tuple[str, float]]:
         """(mint, score), best first; equal scores by mint so the order is deterministic."""

@@ -1,5 +1,6 @@
 """ShardCore: batches in and out, eviction, caps, dedupe, snapshot/restore across a 'restart'."""
 import dataclasses
+import hashlib
 import pickle
 
 import pytest
@@ -177,3 +178,77 @@ def test_a_trade_with_an_unreadable_side_teaches_nothing():
     odd = dataclasses.replace(c.buy_sol(key(), SOL), side="swap")
     shard = ShardCore(AnalysisConfig())
     assert shard.ingest([odd], 1.0) == [] and shard.get(c.mint) is None
+
+
+def test_apply_then_features_of_is_ingest():
+    curves, events = market(5, 8)
+    a, b = ShardCore(AnalysisConfig()), ShardCore(AnalysisConfig())
+    for i in range(0, len(events), 7):
+        batch, now = events[i:i + 7], 10.0 + i
+        touched = b.apply(batch, now)
+        assert touched == list(dict.fromkeys(e.mint for e in batch))        # once each, first touch first
+        assert b.features_of(touched, now) == a.ingest(batch, now)
+    assert a.counters == b.counters
+    # a host that applies several batches and reads once gets what the last batch's ingest would show
+    more = [c.buy_sol(key(), SOL) for c in curves] + [curves[0].sell(key(), 10**12)]
+    touched = b.apply(more[:3], 50.0) + b.apply(more[3:], 50.0)
+    assert b.features_of(dict.fromkeys(touched), 50.0) == a.ingest(more, 50.0)
+
+
+def test_features_of_skips_mints_no_longer_tracked():
+    curves, events = market(2, 2)
+    shard = ShardCore(AnalysisConfig())
+    touched = shard.apply(events, 1.0)
+    shard.tokens.pop(curves[0].mint)                   # evicted between the apply and the read
+    assert [f.mint for f in shard.features_of(touched + ["never seen"], 1.0)] == [curves[1].mint]
+
+
+def test_scorable_is_what_momentum_scoring_does_not_refuse():
+    # A fresh pump.fun launch is safe (trusted launchpad); one whose creator sold everything it bought is not
+    # (dev_dump); a completed curve is not; an untracked mint is not.
+    good, dumped, done = Curve(), Curve(), Curve()
+    shard = ShardCore(AnalysisConfig())
+    events = [good.launch(), dumped.launch(), done.launch(), good.buy_sol(key(), SOL),
+              dumped.buy_tokens(dumped.creator, 10**12), dumped.sell(dumped.creator, 10**12), done.complete()]
+    for f in shard.ingest(events, 5.0):
+        refused = not f.safety.safe or f.complete or f.migrated or f.rugged
+        assert shard.scorable(f.mint) == (not refused)
+    assert [shard.scorable(c.mint) for c in (good, dumped, done)] == [True, False, False]
+    assert shard.scorable("unknown") is False
+
+
+def test_snapshot_records_leave_derived_values_out_and_restore_rebuilds_them():
+    # Records carry the scalars, window buckets and holder balances (not the running sums or the Bloom
+    # count), i.e. the same bytes as before those were kept; a restored shard reads the same at any time.
+    curves, events = market(3, 9)
+    shard = ShardCore(AnalysisConfig())
+    shard.ingest(events, 100.0)
+    p = shard.params
+    for rec in shard.snapshot()["tokens"]:
+        assert len(rec[4]) == 8 * (p.holders.offset + p.holders.slots) == 8 * p.n_record_ints
+        assert len(rec[6]) == 2 * p.windows.n_cnt
+    restored = ShardCore(AnalysisConfig())
+    restored.restore(pickle.loads(pickle.dumps(shard.snapshot())))
+    for c in curves:
+        assert restored.get(c.mint).ints == shard.get(c.mint).ints      # sums and Bloom count rebuilt exactly
+        for t in (100.0, 103.0, 140.0, 500.0):
+            assert restored.get(c.mint).features(t) == shard.get(c.mint).features(t)
+
+
+def test_dedupe_digests_are_blake2b_of_the_event_key():
+    # Snapshots persist these digests: a restarted shard must compute the same ones to drop a re-delivery.
+    c = Curve()
+    t = c.buy_sol(key(), SOL)
+    shard = ShardCore(AnalysisConfig())
+    shard.ingest([t], 1.0)
+    raw = f"{t.signature}|trade|{t.seq}".encode()
+    assert shard.snapshot()["seen"] == [int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")]
+
+
+def test_refresh_reads_only_the_wanted_tokens():
+    curves, events = market(4, 3)
+    shard = ShardCore(AnalysisConfig())
+    shard.ingest(events, 10.0)
+    keep = {curves[1].mint, curves[3].mint}
+    assert {f.mint for f in shard.refresh(20.0, wanted=keep.__contains__)} == keep
+    assert shard.refresh(20.0, wanted=keep.__contains__) == [f for f in shard.refresh(20.0) if f.mint in keep]

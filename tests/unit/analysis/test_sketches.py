@@ -3,7 +3,8 @@ import random
 import zlib
 from array import array
 
-from pipelines.analysis.sketches import HolderLayout, bloom_add, bloom_estimate, check_bloom_bits, wallet_hash
+from pipelines.analysis.sketches import (HolderLayout, bloom_add, bloom_estimate, bloom_ones, bloom_set,
+                                        check_bloom_bits, wallet_hash)
 
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -76,3 +77,18 @@ def test_holder_table_replace_aggregates_owners_and_keeps_the_top():
     owners, bal = array("I", [0]) * 2, array("q", [0]) * 2
     layout.replace(owners, bal, [(1, 10), (2, 30), (1, 25), (3, 5)])
     assert list(zip(owners, bal)) == [(1, 35), (2, 30)]
+
+
+def test_bloom_set_counts_the_bits_it_sets_and_bloom_ones_counts_them_all():
+    nbytes, total = 16, 0
+    buf = bytearray(nbytes)
+    for w in wallets(40, seed=9):
+        h = wallet_hash(w)
+        before = bloom_ones(buf, nbytes)
+        new = bloom_set(buf, nbytes, h)
+        assert bloom_ones(buf, nbytes) - before == new and 0 <= new <= 2
+        total += new
+    assert total == bloom_ones(buf, nbytes) == bin(int.from_bytes(buf, "little")).count("1")
+    same = (5 << 16) | 5                     # both probes on one bit: set once, counted once
+    buf = bytearray(nbytes)
+    assert bloom_set(buf, nbytes, same) == 1 and bloom_set(buf, nbytes, same) == 0

@@ -1,5 +1,6 @@
 """Momentum score: a broad rising run beats a flat or bot-driven coin; penalties, gates and weights behave."""
 import dataclasses
+import math
 import random
 
 import pytest
@@ -133,3 +134,25 @@ def test_rank_breaks_ties_by_mint():
 def test_progress_fit_shape():
     assert [progress_fit(p) for p in (0.0, 0.025, 0.05, 0.5, 0.70, 0.85, 1.0)] == \
         pytest.approx([0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0])
+
+
+def test_feature_vector_values_from_the_documented_definitions():
+    # windows 10/60/300 s: short 10, mid 60, long 300 whatever order the dicts list them in
+    f = dataclasses.replace(
+        rising(), volume_lamports={300: 6 * SOL, 10: SOL, 60: 3 * SOL}, buy_volume_lamports={60: 2 * SOL},
+        buys={60: 6}, sells={60: 2}, new_buyers={10: 2, 60: 4, 300: 6}, liquidity_lamports=SOL // 2,
+        price_velocity=float("nan"), price=1.0, peak_price=4.0, age_s=-5.0, trade_size_entropy=5.0,
+        rug_probability=-0.1, curve_progress=0.02)
+    v = feature_vector(f)
+    r_vol, r_buy = (SOL / 10) / (6 * SOL / 300), (2 / 10) / (6 / 300)
+    assert v == {
+        "buy_pressure": 6 / 8,
+        "net_flow": 0.5 + 0.5 * math.tanh((2 * 2 * SOL - 3 * SOL) / SOL),   # depth: at least 1 SOL
+        "volume_accel": r_vol / (1 + r_vol), "buyer_growth": 1 - math.exp(-4 / 8.0),
+        "buyer_accel": r_buy / (1 + r_buy), "velocity": 0.5,                 # NaN velocity: no signal
+        "activity": 1 - math.exp(-8 / 20.0), "progress_fit": 0.02 / 0.05, "freshness": 1.0, "entropy": 1.0,
+        "drawdown": 0.75, "rug": 0.0}
+    none = feature_vector(dataclasses.replace(f, volume_lamports={}, buys={}, sells={}, new_buyers={},
+                                              buy_volume_lamports={}, liquidity_lamports=3 * SOL))
+    assert (none["buy_pressure"], none["volume_accel"], none["buyer_accel"], none["net_flow"]) == (0.5, 0.5, 0.5, 0.5)
+    assert none["activity"] == 0.0 and none["buyer_growth"] == 0.0

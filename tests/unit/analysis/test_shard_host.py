@@ -1,0 +1,76 @@
+"""AnalyzerShard (live mode) without a Ray cluster: batches are applied on arrival and each touched token's
+features are read once per flush, at the flush's time, replacing refreshed ones; eviction reports first."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from actors.analyzer import AnalyzerShard
+from pipelines.config import config_with, load_config
+
+from .market import SOL, Curve, key
+
+
+class Momentum:
+    """Stands in for the MomentumEngine handle: records each batch it is sent."""
+
+    def __init__(self) -> None:
+        self.batches: list[list] = []
+        self.on_features = self
+
+    def remote(self, batch, now=None):
+        self.batches.append(batch)
+
+
+@pytest.fixture
+async def host(tmp_path):
+    cfg = config_with(load_config("sim", env={}), {"ledger": {"path": str(tmp_path / "ledger.sqlite")}})
+    shard = AnalyzerShard.__ray_metadata__.modified_class(cfg, 0, 1)       # the class Ray would host
+    for task in shard._tasks:              # drive flushes and maintenance by hand
+        task.cancel()
+    momentum = Momentum()
+    shard.peers = lambda name: momentum
+    shard.momentum = momentum
+    yield shard
+
+
+async def test_features_are_read_once_per_flush_not_once_per_batch(host, monkeypatch):
+    reads = []
+    real = host.core.features_of
+    monkeypatch.setattr(host.core, "features_of", lambda mints, now: reads.append(list(mints)) or real(mints, now))
+    hot, cold = Curve(), Curve()
+    await host.ingest([hot.launch(), cold.launch()])
+    for _ in range(5):
+        await host.ingest([hot.buy_sol(key(), SOL // 10)])
+    assert reads == [] and host.momentum.batches == []           # nothing read or sent between flushes
+    t = time.time()
+    assert await host.flush() == 2
+    assert reads == [[hot.mint, cold.mint]]                      # one read, each touched token once
+    [batch] = host.momentum.batches
+    assert [f.mint for f in batch] == [hot.mint, cold.mint] and batch[0].trades == 5 and batch[0].ts >= t
+    assert await host.flush() == 0                               # nothing new: nothing sent
+
+
+async def test_a_tokens_batch_features_replace_its_refreshed_ones(host):
+    a, b = Curve(), Curve()
+    await host.ingest([a.launch(), b.launch()])
+    await host.flush()
+    assert host.maintain(refresh=True, evict=False) == 2          # both pending from the refresh
+    await host.ingest([a.buy_sol(key(), SOL)])
+    await host.flush()
+    batch = {f.mint: f for f in host.momentum.batches[-1]}
+    assert len(host.momentum.batches[-1]) == 2 and batch[a.mint].trades == 1 and batch[b.mint].trades == 0
+
+
+async def test_a_token_evicted_for_a_rug_reports_it_before_it_goes(host):
+    c = Curve()
+    await host.ingest([c.launch(), c.buy_tokens(c.creator, 300_000_000_000_000)])
+    await host.flush()
+    sold = c.sell(c.creator, 300_000_000_000_000)        # the creator dumps: liquidity collapses
+    await host.ingest([sold])
+    host.maintain(refresh=False, evict=True)
+    assert host.core.get(c.mint) is None                 # evicted ...
+    await host.flush()
+    [f] = host.momentum.batches[-1]
+    assert f.mint == c.mint and f.rugged                 # ... after its last features were taken

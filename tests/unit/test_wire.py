@@ -1,0 +1,91 @@
+"""pipelines/wire.py: messages pickled by field values come back equal; the fast constructor builds the same
+object as the dataclass constructor, with its defaults."""
+import copy
+import dataclasses
+import pickle
+
+import cloudpickle
+import pytest
+
+from pipelines.chain.events import EVENT_TYPES, Complete, Launch, Migration, PoolCreated, Trade
+from pipelines.messages import SafetyVerdict, TokenFeatures
+from pipelines.wire import constructor, pickle_by_fields
+
+EVENTS = [
+    Launch(venue="pumpfun", signature="s1", slot=1, mint="M", bonding_curve="B", creator="C", name="N", symbol="S",
+           uri="u", token_program="T", quote_mint="Q", virtual_sol_reserves=30_000_000_000, is_mayhem_mode=True),
+    Trade(venue="pumpfun", signature="s2", slot=2, mint="M", side="buy", sol_amount=2**63 + 5, token_amount=-1,
+          user="U", quote_mint="Q", quote_amount=0, creator="C", pool="P", seq=3),
+    Complete(venue="pumpfun", signature="s3", slot=3, mint="M", bonding_curve="B", user="U"),
+    Migration(venue="pumpfun", signature="s4", slot=4, mint="M", bonding_curve="B", pool="P", user="U",
+              mint_amount=7, sol_amount=8),
+    PoolCreated(venue="raydium_amm_v4", signature="s5", slot=5, pool="P", mint_a="A", mint_b="B",
+                params=(("tick_spacing", 64), ("x", "y")), migration=True),
+]
+
+
+def features(**over) -> TokenFeatures:
+    kw = dict(mint="M", ts=1.5, slot=9, venue="pumpfun", age_s=2.0, price=2.5e-05, market_cap_lamports=10**10,
+              curve_progress=0.25, liquidity_lamports=10**9, volume_lamports={10: 1, 60: 2}, buys={10: 1, 60: 1},
+              sells={10: 0, 60: 1}, unique_buyers=3, net_flow_lamports=-4, price_velocity=float("inf"),
+              trade_size_entropy=1.0, top5_share=0.5, dev_share=0.0, dev_sold_lamports=0, rug_probability=0.2,
+              complete=False, migrated=False, safety=SafetyVerdict(False, ("dev_dump", "rugged")), creator="C")
+    kw.update(over)
+    return TokenFeatures(**kw)
+
+
+@pytest.mark.parametrize("obj", EVENTS + [features(), features(new_buyers={10: 1}, rugged=True), SafetyVerdict(True)])
+def test_messages_pickle_back_equal_and_of_their_class(obj):
+    assert set(EVENT_TYPES.values()) == {type(e) for e in EVENTS}         # every event type is covered
+    for back in [pickle.loads(pickle.dumps(obj, protocol=p)) for p in range(2, 6)] + [
+            cloudpickle.loads(cloudpickle.dumps(obj)), copy.deepcopy(obj), copy.copy(obj)]:
+        assert back == obj and type(back) is type(obj)
+        assert [getattr(back, f.name) for f in dataclasses.fields(obj)] == \
+               [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    with pytest.raises(dataclasses.FrozenInstanceError):      # still frozen after a round trip
+        pickle.loads(pickle.dumps(obj)).__setattr__(dataclasses.fields(obj)[0].name, None)
+
+
+def test_an_event_pickles_as_its_class_and_field_values():
+    trade = EVENTS[1]
+    assert trade.__reduce__()[1] == (Trade, tuple(getattr(trade, f.name) for f in dataclasses.fields(Trade)))
+
+
+def test_constructor_builds_what_the_dataclass_builds_defaults_included():
+    make = constructor(TokenFeatures)
+    f = features()
+    kw = {fl.name: getattr(f, fl.name) for fl in dataclasses.fields(f)}
+    assert make(**kw) == f
+    required = {fl.name: kw[fl.name] for fl in dataclasses.fields(f)
+                if fl.default is dataclasses.MISSING and fl.default_factory is dataclasses.MISSING}
+    a, b = make(**required), TokenFeatures(**required)
+    assert a == b and a.buy_volume_lamports == {} and a.trades == 0
+    assert a.new_buyers is not make(**required).new_buyers          # default_factory: a fresh dict each time
+    with pytest.raises(TypeError):
+        make(**required, nonsense=1)
+    with pytest.raises(TypeError):
+        make(**{k: v for k, v in required.items() if k != "mint"})
+
+
+def test_classes_that_cannot_be_rebuilt_from_their_fields_are_refused():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self):
+            pass
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    for cls in (Derived, Checked, NoSlots):
+        with pytest.raises(TypeError):
+            pickle_by_fields(cls)
+        with pytest.raises(TypeError):
+            constructor(cls)
