@@ -170,9 +170,9 @@ class PaperFillModel:
     def _buy(self, order: Order, tokens: int, spent: int, venue_fees: int, slot: int, now: float,
              rng: Rng | None) -> Fill | Rejection:
         """`tokens` bought for `spent` lamports (venue fees included): slippage, limit, transaction fees."""
-        if tokens <= 0:
-            return Rejection(order.id, "zero_fill", f"{order.amount} lamports buy no tokens", slot)
         tokens = _worse(tokens, self.extra_slippage_bps(rng))
+        if tokens <= 0:     # checked after slippage: a dust buy can round down to nothing
+            return Rejection(order.id, "zero_fill", f"{order.amount} lamports buy no tokens", slot)
         tx_fee = self.tx_fee_lamports()
         if tokens < order.limit:          # min_tokens_out / min_base_amount_out
             return Rejection(order.id, "slippage", f"{tokens} tokens < min {order.limit}", slot, tx_fee)
