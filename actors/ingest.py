@@ -111,9 +111,41 @@ class Ingest:
         self.connected = False
         self.last_event_ts = 0.0
         loop = asyncio.get_event_loop()
+        self.recorder = self._open_recorder()
         self._tasks = [loop.create_task(self._run())] if self.ws_urls else []
         if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
             self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop())]
+        if self.recorder is not None:
+            self._tasks.append(loop.create_task(self._record_loop()))
+
+    # --- recording (run --record DIR) --------------------------------------------------------------------------
+    def _open_recorder(self):
+        """A Recorder on recording.dir, or None. A restarted Ingest adds parts after the ones already written;
+        a crash loses at most the buffer (recording.flush_rows / flush_s), never a written part."""
+        rc = self.cfg.recording
+        if not rc.dir or self.clock.replay:
+            return None
+        from actors.recorder import Recorder
+        return Recorder(rc.dir, max_rows=rc.flush_rows, max_age_s=rc.flush_s)
+
+    async def _record_loop(self) -> None:
+        from actors.recorder import fee_accounts, recording_meta
+
+        class _Pool:      # fee_accounts takes any `call(method, params)`; ours goes through RpcPool
+            async def call(_, method, params):
+                return await self.peers(names.RPC_POOL).call.remote(method, params)
+        try:
+            accounts = await fee_accounts(_Pool())
+        except Exception as exc:   # recorded anyway; backtests then use the trade events' fee rates
+            log.warning("recording: fee accounts not read (%s)", type(exc).__name__)
+            accounts = {}
+        self.recorder.write_meta(recording_meta(self.cfg, accounts, time.time()))
+        while self._running:
+            await asyncio.sleep(1.0)
+            try:
+                self.recorder.maybe_flush()
+            except Exception as exc:   # a full disk must not stop trading: report it and keep the buffer
+                log.error("recording: flush failed: %s", exc)
 
     def _restore_cursors(self) -> int:
         """Cursors saved by a previous incarnation: the first connect then backfills what was missed."""
@@ -283,6 +315,8 @@ class Ingest:
         by_shard, launches, lifecycle = self.core.route(events)
         if launches:
             self.peers(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts)
+        if self.recorder is not None and not self.recorder.closed:
+            self.recorder.add(events, received_at or self.last_event_ts)
             self.peers(names.LEDGER).record_launches.remote(
                 [(ev.mint, ev.venue, ev.slot, ev.signature) for ev in launches], self.last_event_ts)
         if lifecycle:
@@ -351,11 +385,17 @@ class Ingest:
         self._running = False
         if self._ws is not None:
             await self._ws.close()
+        if self.recorder is not None and not self.recorder.closed:
+            try:
+                self.recorder.close()
+            except Exception as exc:
+                log.error("recording: final flush failed: %s", exc)
 
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
                 "queue": len(self._queue), "launches_seen": len(self.core.launch_mints), **self.core.stats,
                 "last_event_ts": self.last_event_ts,
+                "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}
 
     def launch_mints(self) -> list[str]:

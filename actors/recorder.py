@@ -9,7 +9,9 @@ Files: DIR/date=YYYY-MM-DD/hour=HH/part-N.parquet by the UTC hour of each row's 
 pipelines/recording.py), written to a temporary name and renamed, so a reader never sees half a part and a
 crash loses at most the unflushed buffer. Part numbers continue after the parts already in a directory, so a
 second session into the same DIR adds to it. Events that do not fit the schema are skipped and counted.
-A plain class (the `launchray record` command drives it); an actor can host one as is.
+A plain class: the `launchray record` command drives one, and the Ingest actor hosts one when the profile's
+`recording.dir` is set (`launchray run --record DIR`). `recording_meta` and `fee_accounts` build DIR/meta.json
+the same way for both, so a recording made by `run` backtests exactly like one made by `record`.
 """
 from __future__ import annotations
 
@@ -22,6 +24,34 @@ from pipelines.recording import META_FILE, RecordingError, event_to_row, next_pa
 
 DEFAULT_MAX_ROWS = 50_000
 DEFAULT_MAX_AGE_S = 30.0
+RECORD_FORMAT = 1
+
+
+async def fee_accounts(rpc) -> dict:
+    """The accounts fees are computed from, as {name: {"address", "data": base64, "owner"}} (absent ones left
+    out). `rpc` is anything with `async call(method, params)` (the record command's client, the RpcPool)."""
+    from pipelines.chain import pda
+    from pipelines.chain import programs as P
+    names = {"pump_global": P.PUMP_GLOBAL, "pump_fee_config": str(pda.fee_config(P.PUMP)),
+             "pumpswap_fee_config": str(pda.fee_config(P.PUMP_AMM))}
+    result = await rpc.call("getMultipleAccounts", [list(names.values()), {"encoding": "base64"}])
+    out = {}
+    values = (result or {}).get("value") or []
+    for (name, address), acct in zip(names.items(), values):
+        if isinstance(acct, dict) and isinstance(acct.get("data"), list) and acct["data"]:
+            out[name] = {"address": address, "data": acct["data"][0], "owner": acct.get("owner", "")}
+    return out
+
+
+def recording_meta(cfg, accounts: dict, started_at: float) -> dict:
+    """DIR/meta.json: where the stream came from and the fee accounts read when recording started."""
+    meta = {"format": RECORD_FORMAT, "source": cfg.chain.source, "profile": cfg.profile,
+            "slot_ms": cfg.simnet.slot_ms if cfg.chain.source == "simnet" else 400,
+            "commitment": cfg.chain.commitment, "started_at": started_at, "accounts": accounts}
+    if cfg.chain.source == "simnet":
+        meta["simnet"] = {"seed": cfg.simnet.seed, "speed": cfg.simnet.speed,
+                          "launches_per_minute": cfg.simnet.launches_per_minute}
+    return meta
 
 
 class Recorder:

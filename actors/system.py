@@ -49,7 +49,7 @@ def build_summary(st: dict, truth: dict | None) -> dict:
         "actor_restarts": st.get("actor_restarts", 0),
         "duplicate_orders": led.get("duplicate_orders", 0),
         "ledger_path": led.get("ledger_path", ""),
-    }
+    } | ({"recorded_events": ing["recorded"].get("events", 0)} if ing.get("recorded") else {})
 
 
 def with_run_id(cfg: Config, run_id: str | None = None) -> Config:

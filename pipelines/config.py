@@ -244,6 +244,14 @@ class LoggingConfig(_Section):
         default_factory=lambda: {"trades": 90, "signals": 30, "errors": 30, "system": 14})
 
 
+class RecordingConfig(_Section):
+    """Record the decoded event stream while trading (`launchray run --record DIR`): Ingest writes every event it
+    routes to DIR as hour-partitioned Parquet, the format `launchray record` writes and `backtest` reads."""
+    dir: str = ""                                  # empty = not recording
+    flush_rows: int = Field(50_000, gt=0)          # a part is written when this many events are buffered...
+    flush_s: float = Field(30.0, gt=0)             # ...or the oldest buffered event is this old
+
+
 class TelemetryConfig(_Section):
     otlp_endpoint: str = ""
     trace_file: str = "var/traces.jsonl"
@@ -266,6 +274,7 @@ class Config(_Section):
     api: ApiConfig = ApiConfig()
     alerts: AlertsConfig = AlertsConfig()
     logging: LoggingConfig = LoggingConfig()
+    recording: RecordingConfig = RecordingConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
 
     @model_validator(mode="after")

@@ -23,7 +23,6 @@ from pathlib import Path
 
 HELP = "record the decoded event stream of the chain (simnet by default) to hour-partitioned Parquet"
 TRUNCATED = "Log truncated"
-RECORD_FORMAT = 1
 FETCH_ATTEMPTS = 6
 FETCH_RETRY_S = 0.25
 
@@ -68,21 +67,6 @@ class _Rpc:
                 continue
             return data.get("result") if isinstance(data, dict) else None
         raise ConnectionError(f"{method} failed on every RPC URL: {last}")
-
-
-async def fee_accounts(rpc: _Rpc) -> dict:
-    """The accounts fees are computed from, as {name: {"data": base64, "owner": str}} (absent ones left out)."""
-    from pipelines.chain import pda
-    from pipelines.chain import programs as P
-    names = {"pump_global": P.PUMP_GLOBAL, "pump_fee_config": str(pda.fee_config(P.PUMP)),
-             "pumpswap_fee_config": str(pda.fee_config(P.PUMP_AMM))}
-    result = await rpc.call("getMultipleAccounts", [list(names.values()), {"encoding": "base64"}])
-    out = {}
-    values = (result or {}).get("value") or []
-    for (name, address), acct in zip(names.items(), values):
-        if isinstance(acct, dict) and isinstance(acct.get("data"), list) and acct["data"]:
-            out[name] = {"address": address, "data": acct["data"][0], "owner": acct.get("owner", "")}
-    return out
 
 
 class StreamRecorder:
@@ -260,6 +244,7 @@ def _attach_market(sn, cfg) -> None:
 async def _record(args, cfg, recorder, http: list[str], ws: list[str], on_subscribed) -> dict:
     import aiohttp
 
+    from actors.recorder import fee_accounts, recording_meta
     from pipelines.chain.programs import WATCHED_PROGRAMS
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -276,12 +261,7 @@ async def _record(args, cfg, recorder, http: list[str], ws: list[str], on_subscr
             print(f"launchray record: fee accounts not read ({exc}); backtests will use trade event rates",
                   file=sys.stderr)
             accounts = {}
-        meta = {"format": RECORD_FORMAT, "source": cfg.chain.source, "profile": cfg.profile,
-                "slot_ms": cfg.simnet.slot_ms if cfg.chain.source == "simnet" else 400,
-                "commitment": cfg.chain.commitment, "started_at": time.time(), "accounts": accounts}
-        if cfg.chain.source == "simnet":
-            meta["simnet"] = {"seed": cfg.simnet.seed, "speed": cfg.simnet.speed,
-                              "launches_per_minute": cfg.simnet.launches_per_minute}
+        meta = recording_meta(cfg, accounts, time.time())
         recorder.write_meta(meta)
         stream = StreamRecorder(cfg, ws, rpc, recorder, list(cfg.chain.programs or WATCHED_PROGRAMS))
         task = asyncio.create_task(stream.run())

@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confirm-live", action="store_true", help="required, with mode = \"live\", to trade real funds")
     p.add_argument("--shards", type=int, default=0, help="analyzer shards (default: profile, else one per CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--record", default="", metavar="DIR",
+                   help="also record the decoded event stream to DIR (hour-partitioned Parquet, as `launchray record`)")
 
 
 def _fail(msg: str) -> int:
@@ -44,11 +46,15 @@ def check_live(cfg, confirm_live: bool, env) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.config import ConfigError, load_config
+    from pipelines.config import ConfigError, config_with, load_config
     try:
         cfg = load_config(args.profile)
+        if args.record:      # absolute: the Ingest actor's working directory is not ours
+            cfg = config_with(cfg, {"recording": {"dir": str(Path(args.record).resolve())}})
     except ConfigError as exc:
         return _fail(str(exc))
+    if args.record and cfg.chain.source == "replay":
+        return _fail("--record: a replay profile has no live stream to record")
     why = check_live(cfg, args.confirm_live, os.environ)
     if why:
         return _fail(why)

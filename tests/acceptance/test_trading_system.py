@@ -24,6 +24,7 @@ from pipelines.chain.amm_state import decode_fee_config
 from pipelines.chain.curve import buy_exact_sol, market_cap_lamports, sell
 from pipelines.chain.pump_state import decode_bonding_curve
 from pipelines.messages import OrderState, Side
+from pipelines.recording import load_recording
 from tests.acceptance.harness import open_ledger, run_for, running_system, system_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -115,7 +116,8 @@ def test_paper_run_detects_every_launch_and_fills_at_the_chain_quote(ray_session
 
 
 def test_every_launch_detected_across_a_websocket_drop_and_a_429_storm(ray_session, tmp_path):
-    cfg = system_config(tmp_path)
+    # Also `run --record`: what Ingest records is the whole stream, the gap's backfill included.
+    cfg = system_config(tmp_path, recording={"dir": str(tmp_path / "rec"), "flush_s": 2.0})
     faults = lambda changes: (lambda s: ray.get(s.simnet.set_faults.remote(changes)))  # noqa: E731
     with running_system(cfg) as system:
         run_for(system, 24, {6: faults({"ws_disconnect_now": True}), 9: faults({"http_429_rate": 0.6}),
@@ -127,6 +129,11 @@ def test_every_launch_detected_across_a_websocket_drop_and_a_429_storm(ray_sessi
     assert sum(e["calls"].get("rate_limited", 0) for e in rpc["endpoints"]) > 0   # the storm really happened
     assert_every_launch_seen(system, summary)
     assert_books_consistent(open_ledger(system.cfg.ledger.path))
+    rec = load_recording(tmp_path / "rec")
+    recorded = [ev.mint for ev in rec.events if ev.kind == "launch"]
+    assert sorted(recorded) == sorted(launch["mint"] for launch in system.ground_truth["launches"])
+    assert set(rec.meta["accounts"]) == {"pump_global", "pump_fee_config", "pumpswap_fee_config"}
+    assert summary["recorded_events"] == len(rec.events)
 
 
 VICTIMS = [names.INGEST, names.LEDGER, names.RISK, names.EXECUTOR, names.POSITIONS, names.ORCHESTRATOR,
