@@ -22,13 +22,15 @@ from pathlib import Path
 
 import ray
 
-from actors import names
+from actors import names, observe, runtime_config
 from actors.clock import ActorClock
+from actors.metrics import metrics, snapshot
 from pipelines.analysis.shard import ShardCore
 from pipelines.chain.errors import DecodeError
 from pipelines.chain.mint import decode_mint, decode_token_account
 from pipelines.config import Config
 from pipelines.housekeeping import EVICT_EVERY_S, REFRESH_EVERY_S
+from pipelines.wire import events_of
 
 log = logging.getLogger("launchray.analyzer")
 FEATURE_FLUSH_S = 0.02
@@ -47,6 +49,8 @@ def checkpoint_path(cfg: Config, index: int) -> Path:
 @ray.remote(num_cpus=0)
 class AnalyzerShard:
     def __init__(self, cfg: Config, index: int, n_shards: int) -> None:
+        observe.init_observability(cfg, names.shard_name(index))   # JSON-lines logs, like every other actor
+        cfg = runtime_config.restore(cfg, names.shard_name(index))  # this run's PATCHed safety thresholds
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)
@@ -83,7 +87,9 @@ class AnalyzerShard:
         return str(self.path)
 
     # --- events in, features out -------------------------------------------------------------------------------
-    async def ingest(self, events: list, now: float | None = None) -> int:
+    async def ingest(self, events, now: float | None = None) -> int:
+        """A batch from Ingest (a list, or an EventBatch: columns on the wire)."""
+        events = events_of(events)
         now = self.clock.at(now)
         if self.clock.replay:              # this batch's features, now (as the backtester reads them)
             for f in self.core.ingest(events, now):
@@ -193,6 +199,7 @@ class AnalyzerShard:
         last_refresh = last_evict = last_ckpt = time.time()
         while True:
             await asyncio.sleep(1.0)
+            self._record_tokens()
             now = time.time()
             if not self.clock.replay:
                 refresh, evict = now - last_refresh >= REFRESH_S, now - last_evict >= EVICT_S
@@ -221,9 +228,13 @@ class AnalyzerShard:
     def stats(self) -> dict:
         return {"index": self.index, "restored": self.restored, "reads": dict(self.reads), **self.core.stats()}
 
+    def _record_tokens(self) -> None:
+        """launchray_tokens_tracked for this shard (a gauge: set once a second and when /metrics asks)."""
+        metrics().tokens_tracked.set(len(self.core.tokens), tags={"shard": str(self.index)})
+
     def metrics_snapshot(self) -> list:
         """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
-        from actors.metrics import snapshot
+        self._record_tokens()
         return snapshot()
 
     def ping(self) -> str:

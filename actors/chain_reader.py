@@ -18,7 +18,7 @@ from pipelines.chain.errors import DecodeError
 from pipelines.chain.fees import pump_curve_fees
 from pipelines.chain.mint import decode_token_account
 from pipelines.chain.pump_state import Global, decode_bonding_curve, decode_global
-from pipelines.market_views import CurveView, PoolView
+from pipelines.market_views import CurveView, PoolView, launch_curve_view
 
 STATIC_TTL_S = 60.0
 
@@ -75,6 +75,19 @@ class ChainReader:
                     cfg = None
             self._pump_fee_config = (time.time(), cfg)
         return self._pump_fee_config[1]
+
+    async def refresh_static(self) -> None:
+        """Re-read Global and both fee configs now (the executor calls this well inside STATIC_TTL_S, so an
+        order never waits for an expired cache)."""
+        self._global = self._fee_config = self._pump_fee_config = None
+        await self.global_state()
+        await self.pump_fee_config()
+        await self.pool_fee_config()
+
+    async def launch_curve(self, launch, creator_trade=None) -> CurveView | None:
+        """A just-launched curve from its create transaction's events and the cached Global and fee config: no
+        account read."""
+        return launch_curve_view(launch, await self.global_state(), await self.pump_fee_config(), creator_trade)
 
     async def curve_fees(self, state=None) -> CurveFees:
         return pump_curve_fees(await self.global_state(), await self.pump_fee_config(), state)

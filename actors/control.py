@@ -6,9 +6,10 @@ how), every command is a call to the actor that owns the decision. What it does 
 - the API token: LAUNCHRAY_API_TOKEN, else `api.token`, else one generated on first start and kept in
   `<ledger dir>/api_token` (mode 0600, reused by a restarted ControlPlane so clients keep working);
 - the runtime config: a PATCH is validated (pipelines.config_patch), recorded in the ledger, then handed to
-  every actor holding config. A restarted actor comes back with the profile's config (its constructor
-  arguments), so while the config differs from the profile it is re-sent to every holder every REASSERT_S;
-  a restarted ControlPlane rebuilds it from the changes the ledger recorded during this run;
+  every actor holding config. A restarted holder rebuilds it itself from the ledger before its first decision
+  (actors/runtime_config.py); while the config differs from the profile it is also re-sent to every holder
+  every REASSERT_S (a push that failed is retried that way); a restarted ControlPlane rebuilds it from the
+  changes the ledger recorded during this run;
 - the manual trades analyzed through the API (in memory; an analysis lives opportunity_ttl_s anyway).
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pipelines.api_models import (AnalyzeResponse, ConfigPatchResponse, ConfigVi
                                   ManualTradeView, PendingResponse, PositionsResponse, TokenAnalysis,
                                   TopTokensResponse, openapi_document)
 from pipelines.config import Config
-from pipelines.config_patch import PatchError, apply_patch, replay, runtime_keys, runtime_view
+from pipelines.config_patch import PatchError, apply_patch, fold_recorded, runtime_keys, runtime_view
 from pipelines.manual_targets import ManualTrade, ManualTrades, TradeConflict, TradeNotFound, outcome, trade_from
 
 log = logging.getLogger("launchray.control")
@@ -217,17 +218,16 @@ class ControlPlane:
         except ApiError as exc:
             log.warning("could not read recorded config changes: %s", exc.message)
             return
-        started = float(info.get("started_at", 0.0))
-        this_run = [diff for ts, _who, diff in changes if ts >= started]
-        if len(this_run) < len(changes):
+        folded = fold_recorded(self.cfg, changes, float(info.get("started_at", 0.0)))
+        if folded.earlier:
             log.info("%d config changes recorded by earlier runs were not re-applied (the profile wins on a new run)",
-                     len(changes) - len(this_run))
-        if this_run:
-            self.cfg, skipped = replay(self.cfg, this_run)
-            self.changes_this_run = len(this_run)
-            if skipped:
-                log.warning("recorded config changes no longer valid, skipped: %s", ", ".join(skipped))
-            log.info("re-applied %d config changes recorded during this run", len(this_run))
+                     folded.earlier)
+        if folded.skipped:
+            log.warning("recorded config changes no longer valid, skipped: %s", ", ".join(folded.skipped))
+        if folded.changed:
+            self.cfg = folded.config
+            self.changes_this_run = folded.applied
+            log.info("re-applied %d config changes recorded during this run", folded.applied)
 
     async def _push(self, cfg: Config, targets: list[str]) -> tuple[list[str], list[str]]:
         results = await asyncio.gather(*(self._call(t, "update_config", cfg, timeout=CALL_TIMEOUT_S)

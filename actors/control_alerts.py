@@ -21,7 +21,6 @@ from pipelines.config import Config
 log = logging.getLogger("launchray.control.alerts")
 
 POLL_S = 1.0
-DISCONNECT_AFTER_S = 30.0
 CLOSED_LOOKBACK_S = 30.0   # closed positions are re-read this far back (the feed de-duplicates them)
 READ_TIMEOUT_S = 3.0
 
@@ -35,11 +34,12 @@ class AlertFeedLoop:
     """`call(actor, method, *args, timeout=...)` is the ControlPlane's actor call (raises on failure)."""
 
     def __init__(self, cfg: Config, call: Callable[..., Awaitable], *, poll_s: float = POLL_S,
-                 disconnect_after_s: float = DISCONNECT_AFTER_S):
+                 disconnect_after_s: float | None = None):
         self.cfg = cfg
         self._call = call
         self.poll_s = poll_s
-        self.policy = FeedPolicy(cfg.execution.mode, disconnect_after_s, cfg.risk.daily_loss_limit)
+        self.policy = FeedPolicy(cfg.execution.mode, disconnect_after_s or cfg.alerts.ws_disconnect_after_s,
+                                 cfg.risk.daily_loss_limit)
         self.sender = AlertSender(cfg.alerts)
         self.state = FeedState()
         self.cursor = 0             # ledger fills rowid: the last one alerted

@@ -24,6 +24,7 @@ from actors.chain_reader import reader_for
 from actors.clock import ActorClock
 from actors.live_sender import LiveSender, SendError
 from actors.logs import TRADES, log_event
+from actors.metrics import count_fills, count_orders, tally
 from pipelines import stages
 from pipelines.chain import programs as P
 from pipelines.chain.intents import PumpBuyExactSol, PumpSell
@@ -62,7 +63,19 @@ class Executor:
         self.in_flight = 0
         self.counts: dict[str, int] = {}
         self.detect_to_send_ms: list[float] = []
-        self._reconcile = asyncio.get_event_loop().create_task(self._reconcile_on_start())
+        loop = asyncio.get_event_loop()
+        self._reconcile = loop.create_task(self._reconcile_on_start())
+        self._static = None if self.clock.replay else loop.create_task(self._static_loop())
+
+    async def _static_loop(self) -> None:
+        """Global and the fee configs re-read every 20 s, inside the reader's 60 s cache: an entry never pays
+        for an expired cache on its way to the send."""
+        while True:
+            try:
+                await self.reader.refresh_static()
+            except Exception as exc:   # the RpcPool restarting or the chain down: the next round retries
+                log.warning("fee accounts not refreshed: %s", type(exc).__name__)
+            await asyncio.sleep(20.0)
 
     def _count(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -88,6 +101,7 @@ class Executor:
                 if not steps:
                     continue
                 await self.ledger.record_batch.remote(orders=steps)
+                count_orders(steps)
                 final = steps[-1]
                 self._count(f"reconciled_{final.state.value}")
                 if final.state is OrderState.CONFIRMED and self.sender is not None:
@@ -109,19 +123,29 @@ class Executor:
             await self.peers(names.POSITIONS).exit_failed.remote(order.mint)
 
     # --- entries ---------------------------------------------------------------------------------------------
-    async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0) -> dict:
+    async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0,
+                            launch=None, creator_trade=None) -> dict:
+        """`launch` (+ `creator_trade`, the last trade of its create transaction): a sniper entry, whose curve is
+        planned on without an account read."""
         self.in_flight += 1
         try:
-            return await self._entry(opp, reservation, detected_at)
+            return await self._entry(opp, reservation, detected_at, launch, creator_trade)
         finally:
             self.in_flight -= 1
 
-    async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float) -> dict:
+    async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch=None,
+                     creator_trade=None) -> dict:
         risk = self.peers(names.RISK)
         trace = opp.trace_id     # the Orchestrator's trace for this opportunity ("" = none)
         try:
             with observe.span("quote", trace, mint=opp.mint):
-                view = await self.reader.curve(opp.mint)
+                # A sniper plans on the curve its create event made (cached Global and fee config, no read): the
+                # slippage bound protects it, and the fill is on the state after the send (paper re-reads it).
+                view = await self.reader.launch_curve(launch, creator_trade) \
+                    if launch is not None and not self.clock.replay else None
+                from_launch = view is not None
+                if view is None:
+                    view = await self.reader.curve(opp.mint)
         except Exception as exc:
             await risk.release.remote(reservation.id)
             self._count("state_unavailable")
@@ -140,15 +164,17 @@ class Executor:
         if claimed is None:
             self._count("duplicate_entry")
             return {"status": "duplicate", "order_id": order.id}
+        count_orders((claimed,))
         if detected_at:
             self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
             del self.detect_to_send_ms[:-10_000]
+            tally().observe("detect_to_send_ms", self.detect_to_send_ms[-1], strategy=opp.strategy)
         if self.mode == "dry_run":
             await self._fail(order, "dry_run")
             return {"status": "dry_run", "order_id": order.id}
         if self.mode == "paper":
             with observe.span("fill", trace, **{"order.id": order.id, "mode": "paper"}) as st:
-                out = await self._paper(order, view)
+                out = await self._paper(order, view, refresh=from_launch)
                 if st is not None:
                     st.span.set_attribute("outcome", str(out.get("status")))
             return out
@@ -179,6 +205,7 @@ class Executor:
             return {"status": "refused", "reason": planned}
         order = planned.order
         await self.ledger.record_order.remote(order)
+        count_orders((order,))
         if self.mode == "dry_run":
             await self._fail(order, "dry_run")
             return {"status": "dry_run", "order_id": order.id}
@@ -189,10 +216,11 @@ class Executor:
         return await self._live_curve(order, curve)
 
     # --- paper -----------------------------------------------------------------------------------------------
-    async def _paper(self, order: Order, curve_view=None, pool_view=None) -> dict:
+    async def _paper(self, order: Order, curve_view=None, pool_view=None, refresh: bool = False) -> dict:
         latency = self.cfg.execution.paper_latency_ms / 1000
-        if latency > 0:       # the state the order lands on is the state after our latency
-            await asyncio.sleep(latency)
+        if latency > 0 or refresh:   # the state the order lands on is the state after our send (and latency)
+            if latency > 0:
+                await asyncio.sleep(latency)
             if curve_view is not None:
                 curve_view = await self.reader.curve(order.mint) or curve_view
             elif pool_view is not None:
@@ -213,6 +241,8 @@ class Executor:
         self._count(f"filled_{fill.side.value}")
         booked = await self.peers(names.POSITIONS).on_fill.remote(fill, confirmed)
         self._trade_log("fill", confirmed, fill=fill)     # after the booking: never delays it
+        count_orders((confirmed,) if self.sender is not None else (submitted, confirmed))  # live: counted at send
+        count_fills((fill,), confirmed.mode)
         return {"status": "filled", "order_id": confirmed.id, "tokens": fill.tokens, "lamports": fill.lamports,
                 "slot": fill.slot, **booked}
 
@@ -223,6 +253,7 @@ class Executor:
             steps = [order, failed]
         await self.ledger.record_batch.remote(orders=steps)
         self._count(f"failed_{reason}")
+        count_orders(steps)
         await self._undo(failed)
         self._trade_log("order_failed", failed)
 
@@ -285,6 +316,7 @@ class Executor:
         submitted = transition(order, OrderState.SUBMITTED, time.time(), signature=str(tx.signatures[0]),
                                last_valid_block_height=last_valid)
         await self.ledger.record_order.remote(submitted)      # signature durable before the tx leaves
+        count_orders((submitted,))
         try:
             with observe.span("send", order.trace_id, **{"order.id": order.id, "signature": submitted.signature}):
                 await s.send(tx)
@@ -301,6 +333,7 @@ class Executor:
         final = transition(submitted, state, now, error=str(err) if err else outcome)
         await self.ledger.record_order.remote(final)
         self._count(f"live_{outcome}")
+        count_orders((final,))
         if state is OrderState.FAILED:   # it landed with an error: its fee is gone all the same
             tx = await self.rpc.get_transaction.remote(submitted.signature, "json")
             if tx is not None:
@@ -318,6 +351,7 @@ class Executor:
         fill = fill_from_transaction(tx, order.id, s.address, order.mint, order.side, time.time())
         if order.state is OrderState.CONFIRMED:   # confirmed by reconciliation: record the fill only
             await self.ledger.record_fill.remote(fill)
+            count_fills((fill,), order.mode)
             await self.peers(names.POSITIONS).on_fill.remote(fill, order)
             return {"status": "filled", "order_id": order.id}
         return await self._book(order, fill)
@@ -325,6 +359,10 @@ class Executor:
     # --- status ----------------------------------------------------------------------------------------------
     def set_clock(self, now: float) -> float:
         return self.clock.advance(now)
+
+    def flush_telemetry(self) -> None:
+        """Graceful shutdown (Supervisor.shutdown): export the spans still batched before this actor is killed."""
+        observe.flush()
 
     def status(self) -> dict:
         lat = sorted(self.detect_to_send_ms[-5000:])

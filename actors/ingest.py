@@ -25,6 +25,7 @@ import ray
 
 from actors import names, observe
 from actors.clock import ActorClock
+from actors.metrics import count_events, tally
 from pipelines import stages
 from pipelines.chain.decode import decode_logs, decode_transaction
 from pipelines.chain.errors import DecodeError
@@ -32,6 +33,7 @@ from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe, backfill_order
 from pipelines.rpc.policy import Backoff
+from pipelines.wire import EventBatch, events_of
 
 log = logging.getLogger("launchray.ingest")
 
@@ -39,6 +41,7 @@ TRUNCATED = "Log truncated"
 FLUSH_S = 0.002
 MAX_BATCH = 2048
 MAX_INFLIGHT_PER_SHARD = 8
+MAX_SHARD_BATCH = 4096
 CURSORS_KEY = "ingest_cursors"
 TRUNCATED_RETRIES = 8
 MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
@@ -70,6 +73,7 @@ class IngestCore:
     def decode_batch(self, items: list[tuple[str, int, list[str]]]) -> tuple[list, list[str]]:
         """Decode (signature, slot, logs); returns events and signatures whose logs were truncated."""
         events, truncated = [], []
+        errors_before = self.stats["decode_errors"]
         for sig, slot, logs in items:
             if any(TRUNCATED in line for line in logs[-3:]):
                 truncated.append(sig)
@@ -79,6 +83,7 @@ class IngestCore:
                 events.extend(decode_logs(sig, slot, logs, None))
             except DecodeError:
                 self.stats["decode_errors"] += 1
+        tally().count("decode_errors", self.stats["decode_errors"] - errors_before, source="logs")   # per batch
         return events, truncated
 
     def route(self, events: list) -> tuple[dict[int, list], list, list]:
@@ -86,6 +91,7 @@ class IngestCore:
         by_shard, launches, lifecycle = stages.route(events, self.n_shards, self.launch_mints)
         self.stats["launches"] += len(launches)
         self.stats["events"] += len(events)
+        count_events(events)              # launchray_events_in, once per batch
         return by_shard, launches, lifecycle
 
 
@@ -102,6 +108,10 @@ class Ingest:
         self.restored_cursors = self._restore_cursors()
         self.shards = [self.peers(names.shard_name(i)) for i in range(n_shards)]
         self._inflight: dict[int, list] = {i: [] for i in range(n_shards)}
+        # Routed events wait here for their shard's sender task: a shard that falls behind holds back only its
+        # own stream, never the decode of new notifications or the launches on their way to the Orchestrator.
+        self._pending: dict[int, list] = {i: [] for i in range(n_shards)}
+        self._wake = {i: asyncio.Event() for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
         self._backoff = Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s)
@@ -117,6 +127,7 @@ class Ingest:
             self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop())]
         if self.recorder is not None:
             self._tasks.append(loop.create_task(self._record_loop()))
+        self._tasks += [loop.create_task(self._shard_sender(i)) for i in range(n_shards)]
 
     # --- recording (run --record DIR) --------------------------------------------------------------------------
     def _open_recorder(self):
@@ -275,6 +286,7 @@ class Ingest:
                 await self._dispatch(decode_transaction(tx, signature=sig, slot=entry.get("slot")))
             except DecodeError:
                 self.core.stats["decode_errors"] += 1
+                tally().count("decode_errors", 1, source="transaction")
 
     # --- decode + route ----------------------------------------------------------------------------------------
     async def _flusher(self) -> None:
@@ -303,6 +315,7 @@ class Ingest:
                     await self._dispatch(decode_transaction(tx, signature=sig))
                 except DecodeError:
                     self.core.stats["decode_errors"] += 1
+                    tally().count("decode_errors", 1, source="transaction")
                 return
             await asyncio.sleep(0.4 * (attempt + 1))
         self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
@@ -314,20 +327,37 @@ class Ingest:
         self.last_event_ts = time.time()
         by_shard, launches, lifecycle = self.core.route(events)
         if launches:
-            self.peers(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts)
-        if self.recorder is not None and not self.recorder.closed:
-            self.recorder.add(events, received_at or self.last_event_ts)
+            # with each launch, the last trade of its own create transaction (the creator's buy): the sniper
+            # plans on the curve after it
+            sigs = {ev.signature for ev in launches}
+            in_tx = {ev.mint: ev for ev in events if ev.kind == "trade" and ev.signature in sigs}
+            self.peers(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts, None,
+                                                              list(in_tx.values()))
             self.peers(names.LEDGER).record_launches.remote(
                 [(ev.mint, ev.venue, ev.slot, ev.signature) for ev in launches], self.last_event_ts)
+        if self.recorder is not None and not self.recorder.closed:
+            self.recorder.add(events, received_at or self.last_event_ts)
         if lifecycle:
             self.peers(names.POSITIONS).on_lifecycle.remote(lifecycle)
         for i, evs in by_shard.items():
-            futs = [f for f in self._inflight[i] if not f.done()]
-            if len(futs) >= MAX_INFLIGHT_PER_SHARD:  # backpressure: a slow shard slows ingest, never drops
-                await asyncio.wait([futs[0]])
-                futs = futs[1:]
-            futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(evs)))
-            self._inflight[i] = futs
+            self._pending[i].extend(evs)
+            self._wake[i].set()
+
+    async def _shard_sender(self, i: int) -> None:
+        """Shard i's events, in order, in batches of what has accumulated (up to MAX_SHARD_BATCH), with at most
+        MAX_INFLIGHT_PER_SHARD calls outstanding: a slow shard gets bigger batches, nothing is dropped."""
+        while True:
+            await self._wake[i].wait()
+            self._wake[i].clear()
+            while self._pending[i]:
+                futs = [f for f in self._inflight[i] if not f.done()]
+                if len(futs) >= MAX_INFLIGHT_PER_SHARD:
+                    await asyncio.wait(futs, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                pending = self._pending[i]
+                batch, self._pending[i] = pending[:MAX_SHARD_BATCH], pending[MAX_SHARD_BATCH:]
+                futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(EventBatch(batch))))
+                self._inflight[i] = futs
 
     # --- replay mode -------------------------------------------------------------------------------------------
     async def replay_batch(self, events: list, now: float, flush_idle_shards: bool = False) -> int:
@@ -351,8 +381,9 @@ class Ingest:
                 await shard.flush.remote(now)
         return len(events)
 
-    async def ingest_events(self, events: list) -> int:
-        """Feed already-decoded events (replay source, benchmarks)."""
+    async def ingest_events(self, events) -> int:
+        """Feed already-decoded events, a list or an EventBatch (recorded streams, benchmarks)."""
+        events = events_of(events)
         await self._dispatch(events)
         return len(events)
 
@@ -369,13 +400,20 @@ class Ingest:
         return len(events)
 
     async def drain(self) -> int:
-        """Wait until every routed batch has been taken by its shard; returns how many were waited on."""
-        futs = [f for fs in self._inflight.values() for f in fs]
-        if futs:
-            await asyncio.gather(*futs, return_exceptions=True)
+        """Wait until every routed event has been taken by its shard; returns how many calls were waited on."""
+        waited = 0
+        while True:
+            futs = [f for fs in self._inflight.values() for f in fs if not f.done()]
+            if not futs and not any(self._pending.values()):
+                break
+            if futs:
+                waited += len(futs)
+                await asyncio.gather(*futs, return_exceptions=True)
+            else:
+                await asyncio.sleep(0.001)     # the senders are about to take what is pending
         for i in self._inflight:
             self._inflight[i] = []
-        return len(futs)
+        return waited
 
     async def force_disconnect(self) -> None:
         if self._ws is not None:
@@ -393,7 +431,7 @@ class Ingest:
 
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
-                "queue": len(self._queue), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "queue": len(self._queue), "shard_backlog": sum(map(len, self._pending.values())), "launches_seen": len(self.core.launch_mints), **self.core.stats,
                 "last_event_ts": self.last_event_ts,
                 "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}

@@ -11,6 +11,11 @@ Each update goes two ways:
   mirror uses the same exported names, so the same dashboards work whichever endpoint Prometheus scrapes
   (scrape one of them, not both, or sums double).
 
+Hot paths record through `tally()`: a count or an observation is a dict update under a lock, and the tally hands
+what it gathered to the metrics once a second, from a daemon thread (`snapshot()` flushes first, so /metrics is
+exact): a counter costs one Ray call per series per second however many events it counted; a histogram's
+observations are recorded together at the flush, off the hot path.
+
 Importing this module needs neither Ray nor prometheus_client; `metrics()` builds the namespace on first use.
 """
 from __future__ import annotations
@@ -19,8 +24,12 @@ import bisect
 import logging
 import sys
 import threading
+import time
+import weakref
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -50,7 +59,8 @@ METRIC_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "launchray_loop_period_ms": ("histogram", "Orchestrator loop period, ms", ()),
     "launchray_detect_to_send_ms": ("histogram", "From event detection to order sent, ms", ("strategy",)),
     "launchray_risk_reserve_ms": ("histogram", "Risk approve-and-reserve call latency, ms", ()),
-    # outcome: "ok" | "error" (RPC error object) | "timeout" | "throttled" (429) | "http_error" | "disconnected"
+    # outcome: pipelines.rpc.policy.Outcome: "ok" | "rpc_error" | "rate_limited" (429) | "server_error" (5xx or
+    # another non-200) | "timeout" | "transport" (refused, reset)
     "launchray_rpc_calls": ("counter", "RPC calls by endpoint host, method and outcome",
                             ("endpoint", "method", "outcome")),
     "launchray_rpc_latency_ms": ("histogram", "RPC call latency by endpoint host, ms", ("endpoint",)),
@@ -232,8 +242,136 @@ def metrics() -> SimpleNamespace:
     return _namespace
 
 
+FLUSH_EVERY_S = 1.0
+MAX_PENDING_OBSERVATIONS = 10_000   # per series between two flushes (a stalled flusher must not grow memory)
+
+
+class Tally:
+    """What a hot path counts and observes, recorded into the metrics in one go per flush.
+
+    `count("events_in", 3, kind="trade", venue="pumpfun")` adds to a pending total; `observe("loop_period_ms",
+    10.2)` appends to a pending list; `flush()` records each pending total with one counter call and each
+    observation into its histogram. Tag keyword order must be the same at every call site of a series (it is
+    part of the pending key; the recorded labels are the catalogue's, whatever the order).
+    """
+
+    def __init__(self, background: bool = True) -> None:
+        """`background=False`: recorded only by an explicit flush() (neither the thread nor snapshot() see it)."""
+        self._lock = threading.Lock()
+        self._counts: dict[tuple, float] = {}
+        self._observed: dict[tuple, list[float]] = {}
+        if background:
+            _TALLIES.add(self)
+            _start_flusher()
+
+    def count(self, attr: str, n: float = 1, **tags: object) -> None:
+        if n > 0:
+            key = (attr, tuple(tags.items()))
+            with self._lock:
+                self._counts[key] = self._counts.get(key, 0) + n
+
+    def observe(self, attr: str, value: float, **tags: object) -> None:
+        key = (attr, tuple(tags.items()))
+        with self._lock:
+            pending = self._observed.get(key)
+            if pending is None:
+                self._observed[key] = [value]
+            elif len(pending) < MAX_PENDING_OBSERVATIONS:
+                pending.append(value)
+
+    def flush(self) -> int:
+        """Record everything pending; returns how many metric updates that took."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            observed, self._observed = self._observed, {}
+        ns = metrics()
+        for (attr, tags), n in counts.items():
+            getattr(ns, attr).inc(n, tags=dict(tags))
+        done = len(counts)
+        for (attr, tags), values in observed.items():
+            inst, tag_map = getattr(ns, attr), dict(tags)
+            for v in values:
+                inst.observe(v, tags=tag_map)
+            done += len(values)
+        return done
+
+
+_TALLIES: "weakref.WeakSet[Tally]" = weakref.WeakSet()
+_tally: Tally | None = None
+_flusher: threading.Thread | None = None
+_flusher_lock = threading.Lock()
+
+
+def tally() -> Tally:
+    """The process-wide Tally (what actors record their hot paths through)."""
+    global _tally
+    if _tally is None:
+        with _lock:
+            if _tally is None:
+                _tally = Tally()
+    return _tally
+
+
+def flush_tallies() -> None:
+    for t in list(_TALLIES):
+        try:
+            t.flush()
+        except Exception:  # noqa: BLE001 - metrics are best effort
+            log.debug("metrics flush failed", exc_info=True)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_EVERY_S)
+        flush_tallies()
+
+
+def _start_flusher() -> None:
+    global _flusher
+    with _flusher_lock:
+        if _flusher is None:
+            _flusher = threading.Thread(target=_flush_forever, name="launchray-metrics", daemon=True)
+            _flusher.start()
+
+
+# --- what the actors count, per batch ---------------------------------------------------------------------
+_KIND_VENUE = attrgetter("kind", "venue")
+
+
+def count_events(events) -> None:
+    """Ingest: one batch of decoded events, by kind and venue."""
+    if events:
+        t = tally()
+        for (kind, venue), n in Counter(map(_KIND_VENUE, events)).items():   # counted in C: no Python step per event
+            t.count("events_in", n, kind=kind, venue=venue)
+
+
+def count_decision(strategy: str, approved: bool, reason: str, reserve_ms: float) -> None:
+    """RiskSupervisor: one approve-and-reserve decision (approvals by strategy, rejections by reason)."""
+    t = tally()
+    if approved:
+        t.count("approvals", 1, strategy=strategy)
+    else:
+        t.count("rejections", 1, reason=reason)
+    t.observe("risk_reserve_ms", reserve_ms)
+
+
+def count_orders(orders) -> None:
+    """Executor: order states written to the ledger (each a transition to that state)."""
+    t = tally()
+    for o in orders:
+        t.count("orders", 1, state=o.state.value, side=o.side.value, mode=o.mode)
+
+
+def count_fills(fills, mode: str) -> None:
+    t = tally()
+    for f in fills:
+        t.count("fills", 1, side=f.side.value, mode=mode)
+
+
 def snapshot() -> list[Sample]:
-    """This process's samples (to hand to the ControlPlane)."""
+    """This process's samples (to hand to the ControlPlane), with every tally's pending counts recorded first."""
+    flush_tallies()
     return metrics().registry.snapshot()
 
 

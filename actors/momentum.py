@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import ray
 
-from actors import names, observe
+from actors import names, observe, runtime_config
 from actors.clock import ActorClock
 from pipelines import stages
 from pipelines.config import Config
@@ -25,6 +25,7 @@ MAX_TRACKED = 20_000
 class MomentumEngine:
     def __init__(self, cfg: Config) -> None:
         observe.init_observability(cfg, "momentum_engine")
+        cfg = runtime_config.restore(cfg, "momentum_engine")   # this run's PATCHed scoring before the first score
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)

@@ -18,7 +18,6 @@ from pipelines.config import Config
 
 log = logging.getLogger("launchray.observe")
 
-TRACE_EXPORT_MS = 1000   # batch export period: a killed actor loses at most about this much of its spans
 
 _lock = threading.Lock()
 _logs = None            # actors.logs.LogSetup
@@ -51,12 +50,17 @@ def init_observability(cfg: Config, component: str) -> None:
                 from actors.tracing import get_tracer, setup_tracing
                 tcfg = cfg.telemetry.model_copy(update={"trace_file": trace_path(cfg)})
                 if tcfg.otlp_endpoint or tcfg.trace_file:
+                    # Batched export (telemetry.export_interval_ms): a killed actor loses at most about that
+                    # much of its spans; a graceful shutdown flushes (Supervisor.shutdown -> flush()).
                     _provider = setup_tracing(tcfg, f"launchray.{component}", set_global=False,
-                                              schedule_delay_ms=TRACE_EXPORT_MS)
+                                              schedule_delay_ms=tcfg.export_interval_ms)
                     _tracer = get_tracer(_provider)
                     _component = component
             except Exception as exc:  # noqa: BLE001
                 log.warning("tracing not installed for %s: %s", component, exc)
+    # every actor calls this first thing: also the moment to set its CPU priority (actors/priority.py)
+    from actors import priority
+    priority.apply(component, cfg.ray.background_nice)
 
 
 def tracing_on() -> bool:

@@ -21,9 +21,10 @@ import time
 
 import ray
 
-from actors import names, observe
+from actors import names, observe, runtime_config
 from actors.logs import SIGNALS, log_event
 from actors.clock import ActorClock
+from actors.metrics import tally
 from pipelines import stages
 from pipelines.config import Config
 from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
@@ -34,12 +35,14 @@ from pipelines.stages import MAX_ACTIONS_PER_TICK
 from pipelines.strategy_weights import StrategyWeights
 
 log = logging.getLogger("launchray.orchestrator")
+MAX_DETECTED = 4096   # detection times / create events kept for queued sniper entries
 
 
 @ray.remote(num_cpus=0)
 class Orchestrator:
     def __init__(self, cfg: Config) -> None:
         observe.init_observability(cfg, "orchestrator")
+        cfg = runtime_config.restore(cfg, "orchestrator")   # this run's PATCHed config before the first decision
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)
@@ -57,6 +60,7 @@ class Orchestrator:
         self.counts: dict[str, int] = {}
         self.rejections: dict[str, int] = {}
         self.detected_at: dict[str, float] = {}
+        self.launch_of: dict[str, tuple] = {}   # mint -> (create event, its tx's last trade): sniper plans, no read
         self.results: dict[str, dict] = {}
         self._tasks: set[asyncio.Task] = set()
         self._clock_pushed = float("-inf")
@@ -70,6 +74,7 @@ class Orchestrator:
     # --- the loop ----------------------------------------------------------------------------------------------
     async def _run_loop(self) -> None:
         period = self.cfg.orchestrator.loop_ms / 1000
+        loop_tally = tally()
         last = time.perf_counter()
         deadline = last
         while self.running:
@@ -77,6 +82,7 @@ class Orchestrator:
             await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
             t = time.perf_counter()
             self.periods_ms.append((t - last) * 1000)
+            loop_tally.observe("loop_period_ms", self.periods_ms[-1])   # recorded once a second, not per tick
             last = t
             if t - deadline > period:          # fell behind (GC, a burst): re-anchor instead of bursting
                 deadline = t
@@ -162,8 +168,10 @@ class Orchestrator:
                 opp = dataclasses.replace(opp, trace_id=parent)
             self.in_flight += 1
             try:
+                launch, creator_trade = self.launch_of.get(opp.mint, (None, None)) if opp.strategy == "sniper" \
+                    else (None, None)
                 result = await self.peers(names.EXECUTOR).execute_entry.remote(
-                    opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0))
+                    opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0), launch, creator_trade)
                 self._count(f"entry_{result.get('status')}")
                 self.results[opp.id] = result
                 if len(self.results) > 1000:
@@ -172,6 +180,8 @@ class Orchestrator:
                 self.in_flight -= 1
                 self._signal(opp, True, decision.reason, root)   # after the send: logging is off the hot path
         finally:
+            self.detected_at.pop(opp.mint, None)   # a rejected or failed entry's too
+            self.launch_of.pop(opp.mint, None)
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
     @staticmethod
@@ -197,14 +207,23 @@ class Orchestrator:
         return available
 
     # --- inputs ------------------------------------------------------------------------------------------------
-    async def on_launches(self, launches: list, received_at: float = 0.0, now: float | None = None) -> int:
-        """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick."""
+    async def on_launches(self, launches: list, received_at: float = 0.0, now: float | None = None,
+                          creator_trades: list = ()) -> int:
+        """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick.
+        `creator_trades`: the last trade of each launch's own transaction (the curve the sniper plans on)."""
         now = self.clock.at(now)
         if not self.sniper_enabled or not self.entries_enabled or self.paused:
             return 0
         pushed = stages.on_launches(self.queue, self.sniper, launches, now, stages.sniper_size(self.cfg))
-        for opp in pushed:
-            self.detected_at[opp.mint] = received_at or now
+        if pushed:
+            by_mint = {launch.mint: launch for launch in launches}
+            trade_of = {t.mint: t for t in creator_trades}
+            for opp in pushed:
+                self.detected_at[opp.mint] = received_at or now
+                self.launch_of[opp.mint] = (by_mint.get(opp.mint), trade_of.get(opp.mint))
+            for d in (self.detected_at, self.launch_of):   # opportunities that expired queued leave entries
+                while len(d) > MAX_DETECTED:
+                    d.pop(next(iter(d)))
         self._count("sniper_opportunities", len(pushed))
         if pushed:
             await self._dispatch_now(now)

@@ -18,7 +18,7 @@ import time
 
 import ray
 
-from actors import names, observe
+from actors import names, observe, runtime_config
 from actors.chain_reader import reader_for
 from actors.clock import ActorClock
 from pipelines.config import Config
@@ -36,6 +36,7 @@ SNAPSHOT_KEY = "position_book"
 class PositionTracker:
     def __init__(self, cfg: Config) -> None:
         observe.init_observability(cfg, "position_tracker")
+        cfg = runtime_config.restore(cfg, "position_tracker")   # this run's PATCHed exit rules before the first mark
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)

@@ -14,8 +14,9 @@ import time
 
 import ray
 
-from actors import names, observe
+from actors import names, observe, runtime_config
 from actors.clock import ActorClock
+from actors.metrics import count_decision
 from pipelines.config import Config
 from pipelines.desk import RiskBooking, apply_risk_booking
 from pipelines.housekeeping import RISK_EXPIRE_EVERY_S
@@ -29,6 +30,7 @@ SNAPSHOT_KEY = "risk_book"
 class RiskSupervisor:
     def __init__(self, cfg: Config) -> None:
         observe.init_observability(cfg, "risk_supervisor")
+        cfg = runtime_config.restore(cfg, "risk_supervisor")   # PATCHed limits in force from the first decision
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
         self.ledger = self.peers(names.LEDGER)
@@ -73,6 +75,7 @@ class RiskSupervisor:
         if len(self.reserve_us) > 10_000:
             del self.reserve_us[:5_000]
         self.decisions[decision.reason] = self.decisions.get(decision.reason, 0) + 1
+        count_decision(opp.strategy, decision.approved, decision.reason, self.reserve_us[-1] / 1000)  # a dict add
         if decision.approved:
             # Persisted by the 100 ms housekeeping, not here: the hot path stays one book call. A reservation
             # lost in a crash costs nothing — a fill whose reservation is unknown still counts as deployed.

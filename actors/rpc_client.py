@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from actors.metrics import endpoint_label, tally
 from pipelines.config import RpcConfig
 from pipelines.rpc.policy import Backoff, EndpointSet, Outcome, TtlCache, batches
 
@@ -57,6 +58,8 @@ class RpcClient:
         self._pending_commitment = "confirmed"
         self._flush_task: asyncio.Task | None = None
         self.calls = 0
+        self._tally = tally()
+        self._labels: dict[str, str] = {}
 
     async def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -66,6 +69,15 @@ class RpcClient:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def _metric(self, url: str, method: str, outcome: Outcome, latency_ms: float) -> None:
+        """launchray_rpc_calls / _latency_ms: a dict add here, recorded once a second (actors.metrics.Tally)."""
+        label = self._labels.get(url)
+        if label is None:
+            label = self._labels[url] = endpoint_label(url)   # host[:port]: paths and queries hold API keys
+        self._tally.count("rpc_calls", 1, endpoint=label, method=method, outcome=outcome.value)
+        if outcome is not Outcome.TIMEOUT:
+            self._tally.observe("rpc_latency_ms", latency_ms, endpoint=label)
 
     # --- raw calls with failover -------------------------------------------------------------------------
     async def call(self, method: str, params: list | None = None) -> Any:
@@ -102,9 +114,11 @@ class RpcClient:
             latency_ms = (self._clock() - started) * 1000
             if outcome is Outcome.OK and isinstance(payload, dict) and "error" in payload:
                 self.endpoints.record(ep, Outcome.RPC_ERROR, latency_ms, self._clock())
+                self._metric(ep.url, method, Outcome.RPC_ERROR, latency_ms)
                 err = payload["error"] or {}
                 raise RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
             self.endpoints.record(ep, outcome, latency_ms, self._clock(), retry_after)
+            self._metric(ep.url, method, outcome, latency_ms)
             if outcome is Outcome.OK:
                 if not isinstance(payload, dict) or "result" not in payload:
                     last = f"{ep.url}: malformed response"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ray
 
-from actors import names
+from actors import names, priority
 
 from actors.rpc_client import RpcClient, RpcError, RpcUnavailable
 from pipelines.config import RpcConfig
@@ -17,6 +17,7 @@ from pipelines.config import RpcConfig
 class RpcPool:
     def __init__(self, urls: list[str], cfg: RpcConfig) -> None:
         self.client = RpcClient(urls, cfg)
+        priority.apply("rpc_pool", 0)          # on the decision path: default priority
 
     async def call(self, method: str, params: list | None = None):
         return await self.client.call(method, params)

@@ -19,13 +19,16 @@ from pipelines.config import Config
 
 log = logging.getLogger("launchray.supervisor")
 COUNTS_KEY = "supervisor_restarts"
+FLUSH_TIMEOUT_S = 5.0
 
 
 def _restart_counts(namespace: str) -> dict[str, int]:
     """Restarts per named actor from Ray's state API (0 when it cannot be asked)."""
     try:
         from ray.util.state import list_actors
-        actors = list_actors(filters=[("ray_namespace", "=", namespace)], detail=True, limit=1000,
+        # this cluster's address, explicitly: "auto" fails when the machine runs more than one Ray
+        actors = list_actors(address=ray.get_runtime_context().gcs_address,
+                             filters=[("ray_namespace", "=", namespace)], detail=True, limit=1000,
                              raise_on_missing_output=False)
     except Exception:
         return {}
@@ -156,6 +159,8 @@ class Supervisor:
         except Exception:
             return
         self.incarnations = dict(saved.get("incarnations", {}))
+        # The run started when the first Supervisor did: runtime config changes are "this run's" from then on.
+        self.started_at = float(saved.get("started_at") or self.started_at)
         self.seen_restarts = {k: int(v) for k, v in saved.get("restarts", {}).items()}
         self.seen_restarts[names.SUPERVISOR] = self.seen_restarts.get(names.SUPERVISOR, 0) + 1
 
@@ -164,7 +169,8 @@ class Supervisor:
         if self._counts_dirty and ledger is not None:
             self._counts_dirty = False
             ledger.save_counters.remote({COUNTS_KEY: {"incarnations": self.incarnations,
-                                                      "restarts": self.seen_restarts}}, time.time())
+                                                      "restarts": self.seen_restarts,
+                                                      "started_at": self.started_at}}, time.time())
 
     # --- status / stop -------------------------------------------------------------------------------------
     async def status(self) -> dict:
@@ -200,7 +206,7 @@ class Supervisor:
         return out
 
     async def shutdown(self, settle: str | None = None) -> dict:
-        """Stop new entries, settle or report open positions, stop monitors, flush the ledger."""
+        """Stop new entries, settle or report open positions, stop monitors, export spans, flush the ledger."""
         self.state = "shutting_down"
         settle = settle or self.cfg.execution.settle_on_shutdown
         report: dict = {}
@@ -220,13 +226,29 @@ class Supervisor:
         if ingest is not None:
             await ingest.stop.remote()
         if orch is not None:
-            await orch.stop.remote()
+            await orch.stop.remote()       # waits for its in-flight actions, then exports its spans
+        await self._flush_telemetry()
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:
             await ledger.flush.remote()
         report["status"] = await self.status()
         self.state = "stopped"
         return report
+
+    async def _flush_telemetry(self) -> None:
+        """Every child that batches spans exports them now: the children are killed after a shutdown (no exit
+        hooks run), so whatever is still batched then would be missing from the trace file."""
+        calls = {}
+        for name, h in self.handles.items():
+            try:
+                calls[name] = h.flush_telemetry.remote()
+            except AttributeError:          # this actor creates no spans
+                continue
+        for name, ref in calls.items():
+            try:
+                await asyncio.wait_for(asyncio.ensure_future(ref), timeout=FLUSH_TIMEOUT_S)
+            except Exception as exc:        # a dead or slow child costs its own spans, never the shutdown
+                log.warning("%s: spans not flushed at shutdown: %s", name, type(exc).__name__)
 
     def kill_children(self) -> None:
         for h in self.handles.values():

@@ -55,11 +55,12 @@ def measure_ingest(system, events: list, batch: int = 2000) -> float:
 
     from actors import names
     ingest = system.actor(names.INGEST)
-    ray.get(ingest.ingest_events.remote(events[:batch]))          # warm up shards and code paths
+    from pipelines.wire import EventBatch
+    ray.get(ingest.ingest_events.remote(EventBatch(events[:batch])))          # warm up shards and code paths
     ray.get(ingest.drain.remote())
     body = events[batch:]
     t0 = time.perf_counter()
-    refs = [ingest.ingest_events.remote(body[i:i + batch]) for i in range(0, len(body), batch)]
+    refs = [ingest.ingest_events.remote(EventBatch(body[i:i + batch])) for i in range(0, len(body), batch)]
     ray.get(refs)
     ray.get(ingest.drain.remote())
     return len(body) / (time.perf_counter() - t0)
@@ -67,9 +68,10 @@ def measure_ingest(system, events: list, batch: int = 2000) -> float:
 
 def actor_rss_mb(namespace: str) -> dict[str, float]:
     import psutil
+    import ray
     from ray.util.state import list_actors
     out = {}
-    for a in list_actors(filters=[("ray_namespace", "=", namespace), ("state", "=", "ALIVE")], detail=True, limit=200):
+    for a in list_actors(address=ray.get_runtime_context().gcs_address, filters=[("ray_namespace", "=", namespace), ("state", "=", "ALIVE")], detail=True, limit=200):
         try:
             out[a.name] = round(psutil.Process(a.pid).memory_info().rss / 2**20, 1)
         except Exception:
@@ -90,12 +92,12 @@ def main() -> int:
     from actors.system import TradingSystem
     from pipelines.config import config_with, load_config
 
-    ray.init(num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False)
     tmp = Path(tempfile.mkdtemp(prefix="lr-bench-"))
     ns = f"lr-bench-{uuid.uuid4().hex[:6]}"
     cfg = config_with(load_config("sim", env={}), {
         "ray": {"namespace": ns}, "ledger": {"path": str(tmp / "ledger.sqlite")}, "api": {"enabled": False},
-        "logging": {"dir": str(tmp / "logs")},
+        "logging": {"dir": str(tmp / "logs")}, "telemetry": {"trace_file": str(tmp / "traces.jsonl")},
         "simnet": {"launches_per_minute": args.launches_per_minute, "speed": 1.0}})
     system = TradingSystem(cfg)
     result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}}
@@ -120,7 +122,7 @@ def main() -> int:
         }
         metrics["ingest_events_per_s"] = round(measure_ingest(system, synthetic_events(args.events)))
         result["metrics"] = metrics
-        result["params"] = {"seconds": args.seconds, "events": args.events,
+        result["params"] = {"trace_file": str(tmp / "traces.jsonl"), "seconds": args.seconds, "events": args.events,
                             "launches_per_minute": args.launches_per_minute, "shards": system.n_shards}
         system.stop()
     finally:

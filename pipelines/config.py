@@ -76,6 +76,9 @@ class RayConfig(_Section):
     namespace: str = "launchray"
     shards: int = Field(0, ge=0)  # 0 = one per CPU Ray sees
     include_dashboard: bool = True
+    # nice increment of the background actors (analyzer shards, momentum, control plane, supervisor), so the
+    # decision path (ingest, orchestrator, risk, executor, ledger) wins the CPU on a small machine; 0 = off
+    background_nice: int = Field(10, ge=0, le=19)
 
 
 class AnalysisConfig(_Section):
@@ -235,6 +238,7 @@ class AlertsConfig(_Section):
     max_retries: int = Field(3, ge=0)              # per delivery, on 429 / 5xx / no answer
     timeout_s: float = Field(10.0, gt=0)
     muted: tuple[str, ...] = ()                    # alert kinds not sent (urgent kinds cannot be muted)
+    ws_disconnect_after_s: float = Field(30.0, gt=0)   # Ingest without its WebSocket this long: an urgent alert
 
 
 class LoggingConfig(_Section):
@@ -255,6 +259,8 @@ class RecordingConfig(_Section):
 class TelemetryConfig(_Section):
     otlp_endpoint: str = ""
     trace_file: str = "var/traces.jsonl"
+    # Spans are exported in batches this often; a graceful shutdown flushes the rest, a killed actor loses them.
+    export_interval_ms: float = Field(1000.0, gt=0)
 
 
 class Config(_Section):

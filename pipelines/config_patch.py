@@ -13,10 +13,14 @@ A change is a JSON object, nested by section or with dotted keys, in any mix:
 A dict-valued key (scoring.feature_weights) is merged key by key; every other value replaces the old one
 (lists such as risk.blacklist are replaced whole). Values must have the JSON type of the key (no "5" for 5,
 no true for 1). The first problem found is reported with the key it concerns.
+
+`fold_recorded` rebuilds the runtime config from the ledger's audit rows: every holder calls it (through
+actors/runtime_config.py) when it starts, so an actor restarted mid-run decides with the changes already made.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,4 +226,45 @@ def replay(cfg: Config, diffs: list[dict[str, dict[str, Any]]]) -> tuple[Config,
     return cfg, skipped
 
 
-__all__ = ["ConfigPatch", "PatchError", "RUNTIME_KEYS", "apply_patch", "replay", "runtime_keys", "runtime_view"]
+@dataclass(frozen=True, slots=True)
+class RecordedConfig:
+    """The profile's config with the runtime changes recorded during this run folded over it."""
+    config: Config
+    applied: int                 # recorded changes of this run folded in
+    earlier: int                 # changes recorded by earlier runs: not folded (a new run starts from its profile)
+    skipped: tuple[str, ...]     # keys of this run's changes that no longer validate
+
+    @property
+    def changed(self) -> bool:
+        return self.applied > 0
+
+
+def fold_recorded(profile: Config, changes: Iterable, run_started_at: float) -> RecordedConfig:
+    """Fold the ledger's config changes ((ts, who, diff) rows, oldest first) recorded at or after
+    `run_started_at` over `profile`, in order: the config every holder must run with during this run.
+
+    What a restarted actor (or ControlPlane) calls before its first decision. Rows that are not
+    (ts, who, dict) are skipped and named, never raised: a bad audit row must not keep an actor down.
+    """
+    this_run: list[dict] = []
+    earlier = 0
+    skipped: list[str] = []
+    for row in changes:
+        try:
+            ts, _who, diff = row
+            ts = float(ts)
+        except (TypeError, ValueError):
+            skipped.append("(row)")
+            continue
+        if not isinstance(diff, dict):
+            skipped.append("(row)")
+        elif ts >= run_started_at:
+            this_run.append(diff)
+        else:
+            earlier += 1
+    cfg, bad = replay(profile, this_run)
+    return RecordedConfig(cfg, len(this_run), earlier, tuple(skipped + bad))
+
+
+__all__ = ["ConfigPatch", "PatchError", "RUNTIME_KEYS", "RecordedConfig", "apply_patch", "fold_recorded", "replay",
+           "runtime_keys", "runtime_view"]

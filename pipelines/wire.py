@@ -72,3 +72,61 @@ def pickle_by_fields(cls: type) -> type:
         return _rebuild, (cls, values(self))
     cls.__reduce__ = __reduce__
     return cls
+
+
+_GETTERS: dict[type, Callable] = {}
+
+
+def _values_getter(cls: type) -> Callable:
+    g = _GETTERS.get(cls)
+    if g is None:
+        names = [f.name for f in _check(cls)]
+        g = attrgetter(*names) if len(names) > 1 else (lambda obj, _g=attrgetter(names[0]): (_g(obj),))
+        _GETTERS[cls] = g
+    return g
+
+
+class EventBatch:
+    """A list of messages (of classes registered with pickle_by_fields) that crosses a process boundary as
+    columns: one tuple per field per class, plus the order of the classes. Pickling a column of strings or
+    ints is a fraction of pickling each object's reduce tuple, so a batch hop costs about a third less
+    (benchmarks/pipeline.py). The receiver gets `.events`: equal objects, in the same order."""
+
+    __slots__ = ("events",)
+
+    def __init__(self, events: list) -> None:
+        self.events = events
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __reduce__(self):
+        classes: list[type] = []
+        index: dict[type, int] = {}
+        order = bytearray()
+        rows: list[list] = []
+        for ev in self.events:
+            cls = type(ev)
+            k = index.get(cls)
+            if k is None:
+                if cls not in _REBUILD or len(classes) == 255:
+                    return EventBatch, (self.events,)      # not columnar: pickled object by object
+                k = index[cls] = len(classes)
+                classes.append(cls)
+                rows.append([])
+            order.append(k)
+            rows[k].append(_values_getter(cls)(ev))
+        return _unpack_batch, (tuple(classes), bytes(order), [tuple(zip(*r)) for r in rows])
+
+
+def _unpack_batch(classes: tuple, order: bytes, columns: list) -> EventBatch:
+    made = [map(_REBUILD[cls], *cols) for cls, cols in zip(classes, columns)]
+    if len(made) == 1:
+        return EventBatch(list(made[0]))
+    nexts = [m.__next__ for m in made]
+    return EventBatch([nexts[k]() for k in order])
+
+
+def events_of(batch) -> list:
+    """The events of an EventBatch, or the list itself."""
+    return batch.events if isinstance(batch, EventBatch) else batch

@@ -10,6 +10,8 @@ Settings come from `SimnetConfig.faults` at start and from `POST /admin/faults` 
   delay_notifications_ms  delay before each WebSocket notification is sent
   ws_disconnect_rate      chance, per notification batch written to a connection, that it is cut instead
   stale_slots             account reads served as of N slots ago (a lagging node)
+  ws_refuse_connections   refuse every new WebSocket connection (HTTP 503 to the upgrade): an outage of the
+                          pubsub endpoint, which lasts until cleared (combine with ws_disconnect_now)
   seed                    RNG seed (default: the simnet seed)
   ws_disconnect_now       action, not a setting: cut every WebSocket connection now
 """
@@ -31,6 +33,7 @@ class FaultSettings(BaseModel):
     delay_notifications_ms: float = Field(0.0, ge=0, le=60_000)
     ws_disconnect_rate: float = Field(0.0, ge=0, le=1)
     stale_slots: int = Field(0, ge=0, le=10_000)
+    ws_refuse_connections: bool = False
     seed: int | None = None
 
 
@@ -39,7 +42,7 @@ class FaultError(ValueError):
 
 
 _COUNTERS = ("latency", "http_429", "http_5xx", "dropped_notifications", "delayed_notifications",
-             "ws_disconnects", "stale_reads")
+             "ws_disconnects", "stale_reads", "ws_refused")
 
 
 class Faults:
@@ -86,7 +89,7 @@ class Faults:
     def active(self) -> bool:
         s = self.settings
         return bool(s.latency_ms or s.http_429_rate or s.http_5xx_rate or s.drop_notifications
-                    or s.delay_notifications_ms or s.ws_disconnect_rate or s.stale_slots)
+                    or s.delay_notifications_ms or s.ws_disconnect_rate or s.stale_slots or s.ws_refuse_connections)
 
     # --- HTTP ---
     def http_status(self) -> int | None:
@@ -123,6 +126,13 @@ class Faults:
         rate = self.settings.ws_disconnect_rate
         if rate and self.rng.random() < rate:
             self.fired["ws_disconnects"] += 1
+            return True
+        return False
+
+    def refuse_connection(self) -> bool:
+        """Should this WebSocket upgrade be refused (the pubsub endpoint is down)?"""
+        if self.settings.ws_refuse_connections:
+            self.fired["ws_refused"] += 1
             return True
         return False
 

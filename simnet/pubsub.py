@@ -119,6 +119,8 @@ class PubsubServer:
         ws = web.WebSocketResponse(compress=False, max_msg_size=1 << 20)
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="Expected a WebSocket upgrade")
+        if self.faults.refuse_connection():
+            return web.Response(status=503, text="pubsub endpoint unavailable (injected fault)")
         await ws.prepare(request)
         conn = Connection(self, request.transport)
         self.connections.add(conn)

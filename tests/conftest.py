@@ -30,7 +30,7 @@ def ray_session():
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, namespace="launchray-test", include_dashboard=False,
+        ray.init(address="local", num_cpus=2, namespace="launchray-test", include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()

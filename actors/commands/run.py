@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
         if cfg.ray.address:
             ray.init(address=cfg.ray.address, **kw)
         else:
-            ray.init(include_dashboard=cfg.ray.include_dashboard, **kw)
+            ray.init(address="local", include_dashboard=cfg.ray.include_dashboard, **kw)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     system = TradingSystem(cfg, args.shards)

@@ -173,7 +173,7 @@ def main(args: argparse.Namespace) -> int:
         if args.address:
             ray.init(address=args.address, **kw)
         else:
-            ray.init(num_cpus=args.cpus or None, include_dashboard=False, **kw)
+            ray.init(address="local", num_cpus=args.cpus or None, include_dashboard=False, **kw)
         started_ray = True
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))

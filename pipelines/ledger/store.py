@@ -6,6 +6,9 @@ power loss / OS crash. NORMAL would be enough for a process crash but can drop t
 and a lost intent after its transaction went out is an on-chain position nobody knows about. The cost (one
 fsync per commit) is measured in benchmarks/ledger.py; callers with many rows use `record_batch` (one commit).
 Backtests that want speed over durability pass `synchronous="OFF"` (or path ":memory:").
+Observations that are re-derived or re-saved anyway (detected launches, risk-book and cursor snapshots, saved
+every 0.1-1 s) commit with NORMAL: durable across a process crash, fsynced with the next FULL commit, and they
+never make an order's intent wait for their fsync on the single writer.
 
 Every write is idempotent so an actor restarted mid-call (Ray `max_task_retries`) can simply repeat it:
 recording the same order state, fill, position, counters or keyed P&L twice changes nothing.
@@ -76,6 +79,7 @@ class LedgerStore:
                  readonly: bool = False):
         self.path = str(path)
         self.readonly = readonly
+        self.synchronous = synchronous
         self._lock = threading.RLock()
         memory = self.path == ":memory:"
         if not memory and not readonly:
@@ -120,17 +124,25 @@ class LedgerStore:
 
     # ------------------------------------------------------------------------------------------ plumbing
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. durable=False: commit without the fsync when the ledger runs FULL."""
         if self.readonly:
             raise LedgerError(f"{self.path}: opened read-only")
+        relax = not durable and self.synchronous == "FULL"
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if relax:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if relax:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _all(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -315,7 +327,7 @@ class LedgerStore:
         """Store each key's value as JSON (replacing that key's previous value)."""
         refuse_secrets(counters, "risk_counters")
         rows = [(str(k), json.dumps(v, sort_keys=True), now) for k, v in counters.items()]
-        with self._tx() as db:
+        with self._tx(durable=False) as db:     # a snapshot, re-saved on every change
             db.executemany("INSERT OR REPLACE INTO risk_counters (key, value, updated_at) VALUES (?, ?, ?)", rows)
 
     def load_risk_counters(self) -> dict[str, Any]:
@@ -392,7 +404,7 @@ class LedgerStore:
         """(mint, venue, slot, signature) of detected launches; a mint already recorded is ignored.
         Returns how many were new."""
         rows = [(str(m), str(v), int(sl), str(sig), float(seen_at)) for m, v, sl, sig in launches]
-        with self._tx() as db:
+        with self._tx(durable=False) as db:     # observations: never ahead of an intent's fsync
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO launches (mint, venue, slot, signature, seen_at) "
                            "VALUES (?, ?, ?, ?, ?)", rows)

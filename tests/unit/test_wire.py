@@ -89,3 +89,27 @@ def test_classes_that_cannot_be_rebuilt_from_their_fields_are_refused():
             pickle_by_fields(cls)
         with pytest.raises(TypeError):
             constructor(cls)
+
+
+def test_an_event_batch_crosses_pickle_as_columns_and_comes_back_equal_in_order():
+    import pickle
+
+    from pipelines.chain.events import Complete, Launch, Trade
+    from pipelines.wire import EventBatch, events_of
+    launch = Launch(venue="pumpfun", signature="s1", slot=5, mint="M1", bonding_curve="B1", creator="C", name="n",
+                    symbol="S", uri="u", token_program="T", quote_mint="Q", virtual_sol_reserves=30)
+    trades = [Trade(venue="pumpfun", signature=f"s{i}", slot=6, mint="M1", side="buy" if i % 2 else "sell",
+                    sol_amount=i, token_amount=2 * i, user=f"U{i}", quote_mint="Q", quote_amount=i, timestamp=i,
+                    virtual_sol_reserves=10 + i, virtual_token_reserves=20, real_sol_reserves=1,
+                    real_token_reserves=2, seq=i) for i in range(5)]
+    done = Complete(venue="pumpfun", signature="s9", slot=7, mint="M1", bonding_curve="B1", user="U", timestamp=9)
+    events = [trades[0], launch, *trades[1:3], done, *trades[3:]]      # interleaved classes
+    back = pickle.loads(pickle.dumps(EventBatch(events), 5))
+    assert isinstance(back, EventBatch) and events_of(back) == events
+    assert [type(e) for e in back.events] == [type(e) for e in events]
+    assert events_of(pickle.loads(pickle.dumps(EventBatch(trades)))) == trades   # one class
+    assert events_of(pickle.loads(pickle.dumps(EventBatch([])))) == []
+    # anything not registered for field pickling still crosses, object by object
+    odd = [trades[0], ("not", "an", "event")]
+    assert events_of(pickle.loads(pickle.dumps(EventBatch(odd)))) == odd
+    assert events_of(odd) is odd

@@ -137,6 +137,22 @@ async def test_ws_disconnect_now_and_at_a_rate(sn):
     assert len(sn.pubsub.connections) == 0
 
 
+async def test_ws_refuse_connections_is_an_outage_until_cleared(sn):
+    ws = await _logs_ws(sn)
+    status, shown = await _faults(sn, {"ws_refuse_connections": True, "ws_disconnect_now": True})
+    assert status == 200 and shown["settings"]["ws_refuse_connections"] is True
+    with pytest.raises(websockets.ConnectionClosed):            # the live connection is cut...
+        await asyncio.wait_for(ws.recv(), 5)
+    for _ in range(2):                                         # ...and every new one is refused
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(sn.ws_url)
+        assert refused.value.response.status_code == 503
+    assert (await _faults(sn))[1]["fired"]["ws_refused"] == 2
+    await _faults(sn, {})                                      # cleared: the endpoint is back
+    ws = await _logs_ws(sn)
+    await ws.close()
+
+
 async def test_stale_reads(sn_manual):
     sn = sn_manual
     await _faults(sn, {"stale_slots": 5})
