@@ -1,8 +1,8 @@
 """Ingest actor: chain notifications in, decoded events out to the shards, in batches.
 
-One logsSubscribe per watched program on the first healthy WebSocket URL; on a disconnect it reconnects with
-backoff, re-subscribes FIRST and then backfills the gap with getSignaturesForAddress + getTransaction through
-RpcPool, so nothing is lost; signatures are deduplicated so nothing is detected twice. Decoding happens in
+The chain's log notifications come through actors/logs_stream.LogsStream (one logsSubscribe per watched program;
+on a disconnect: reconnect with backoff, plan the gap, re-subscribe, backfill it with getSignaturesForAddress +
+getTransaction through RpcPool), so nothing is lost; signatures are deduplicated so nothing is detected twice. Decoding happens in
 batches; events go to AnalyzerShard actors routed by a stable hash of the mint, launches also go straight to the
 Orchestrator (the sniper path), and completion/migration to the PositionTracker (emergency exits). Routing is
 pipelines/stages.route, the function the backtester runs.
@@ -14,37 +14,31 @@ way through the system when it returns.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import logging
-import random
 import time
 
-import aiohttp
 import ray
 
 from actors import names, observe
 from actors.clock import ActorClock
 from actors.metrics import count_events, tally
 from pipelines import stages
-from pipelines.chain.decode import decode_logs, decode_transaction
+from actors.logs_stream import LogsStream, is_truncated
+from pipelines.chain.decode import decode_logs
 from pipelines.chain.errors import DecodeError
 from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
-from pipelines.ingest import GapTracker, SignatureDedupe, backfill_order
+from pipelines.ingest import GapTracker, SignatureDedupe
 from pipelines.rpc.policy import Backoff
 from pipelines.wire import EventBatch, events_of
 
 log = logging.getLogger("launchray.ingest")
 
-TRUNCATED = "Log truncated"
 FLUSH_S = 0.002
 MAX_BATCH = 2048
 MAX_INFLIGHT_PER_SHARD = 8
 MAX_SHARD_BATCH = 4096
 CURSORS_KEY = "ingest_cursors"
-TRUNCATED_RETRIES = 8
-MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
 
 
 class IngestCore:
@@ -75,7 +69,7 @@ class IngestCore:
         events, truncated = [], []
         errors_before = self.stats["decode_errors"]
         for sig, slot, logs in items:
-            if any(TRUNCATED in line for line in logs[-3:]):
+            if is_truncated(logs):
                 truncated.append(sig)
                 self.stats["truncated"] += 1
                 continue
@@ -93,6 +87,19 @@ class IngestCore:
         self.stats["events"] += len(events)
         count_events(events)              # launchray_events_in, once per batch
         return by_shard, launches, lifecycle
+
+
+class PoolRpc:
+    """The stream's two chain reads, through the RpcPool actor (rate limits, failover, backoff)."""
+
+    def __init__(self, peers) -> None:
+        self.peers = peers
+
+    async def signatures(self, program: str, until, before, limit: int) -> list[dict]:
+        return await self.peers(names.RPC_POOL).get_signatures_for_address.remote(program, until, before, limit)
+
+    async def transaction(self, signature: str) -> dict | None:
+        return await self.peers(names.RPC_POOL).get_transaction.remote(signature, "json")
 
 
 @ray.remote(num_cpus=0)
@@ -114,15 +121,16 @@ class Ingest:
         self._wake = {i: asyncio.Event() for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
-        self._backoff = Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s)
-        self._rng = random.Random()
         self._running = True
-        self._ws = None
-        self.connected = False
+        self.stream = LogsStream(
+            self.core, self.ws_urls, self.programs, commitment=cfg.chain.commitment, timeout_s=cfg.rpc.timeout_s,
+            backoff=Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s), rpc=PoolRpc(self.peers),
+            on_logs=self._enqueue, on_events=self._on_fetched,
+            on_decode_error=lambda source: tally().count("decode_errors", 1, source=source))
         self.last_event_ts = 0.0
         loop = asyncio.get_event_loop()
         self.recorder = self._open_recorder()
-        self._tasks = [loop.create_task(self._run())] if self.ws_urls else []
+        self._tasks = [loop.create_task(self.stream.run())] if self.ws_urls else []
         if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
             self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop())]
         if self.recorder is not None:
@@ -175,118 +183,15 @@ class Ingest:
                 self.peers(names.LEDGER).save_counters.remote({CURSORS_KEY: now}, time.time())
                 last = now
 
-    # --- WebSocket -------------------------------------------------------------------------------------------
-    async def _run(self) -> None:
-        attempt = 0
-        urls = itertools.cycle(self.ws_urls)
-        async with aiohttp.ClientSession() as session:
-            while self._running:
-                url = next(urls)
-                try:
-                    async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
-                        self._ws = ws
-                        # The gap is what lies after the cursors as they stand NOW, before any new
-                        # notification moves them: plan first, then subscribe, then fill the gap.
-                        plans = [p for p in map(self.core.gaps.reconnected, self.programs) if p is not None]
-                        subs, early = await self._subscribe(ws)
-                        self.connected, attempt = True, 0
-                        for data in early:
-                            self._on_message(data, subs)
-                        backfill = asyncio.create_task(self._backfill_all(plans))
-                        await self._receive(ws, subs)
-                        backfill.cancel()
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
-                    log.warning("websocket %s: %s", url, type(exc).__name__)
-                self.connected = False
-                for p in self.programs:
-                    self.core.gaps.disconnected(p)
-                if not self._running:
-                    break
-                attempt += 1
-                self.core.stats["reconnects"] += 1
-                await asyncio.sleep(self._backoff.delay(attempt, self._rng))
+    # --- WebSocket (actors/logs_stream.py) ---------------------------------------------------------------------
+    def _enqueue(self, sig: str, slot: int, logs: list, recv: float) -> None:
+        """An accepted notification, decoded with the others of its batch by the flusher."""
+        if not self._queue:
+            self._queue_since = recv
+        self._queue.append((sig, slot, logs))
 
-    async def _subscribe(self, ws) -> tuple[dict[int, str], list[dict]]:
-        """Subscribe to every program; notifications that arrive meanwhile are kept, not dropped."""
-        early: list[dict] = []
-        pending: dict[int, str] = {}
-        for i, program in enumerate(self.programs, start=1):
-            pending[i] = program
-            await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
-                                          "params": [{"mentions": [program]}, {"commitment": self.cfg.chain.commitment}]}))
-        subs: dict[int, str] = {}
-        while pending:
-            msg = await asyncio.wait_for(ws.receive(), timeout=self.cfg.rpc.timeout_s)
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                raise ConnectionError(f"websocket closed during subscribe ({msg.type})")
-            data = json.loads(msg.data)
-            if data.get("id") in pending:
-                if "error" in data:
-                    raise ConnectionError(f"logsSubscribe refused: {data['error']}")
-                subs[data["result"]] = pending.pop(data["id"])
-            elif data.get("method") == "logsNotification":
-                early.append(data)
-        return subs, early
-
-    async def _receive(self, ws, subs: dict[int, str]) -> None:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                break
-            try:
-                data = json.loads(msg.data)
-            except ValueError:
-                continue
-            self._on_message(data, subs)
-
-    def _on_message(self, data, subs: dict[int, str]) -> None:
-        try:
-            params = data["params"]
-            value = params["result"]["value"]
-            slot = params["result"]["context"]["slot"]
-            program = subs.get(params["subscription"], "")
-            sig = value["signature"]
-        except (KeyError, TypeError):
-            return  # not a notification we understand: skip it, keep the connection
-        if self.core.accept(program, sig, slot, value.get("err")):
-            if not self._queue:
-                self._queue_since = time.time()
-            self._queue.append((sig, slot, value.get("logs") or []))
-
-    async def _backfill_all(self, plans: list) -> None:
-        for plan in plans:
-            program = plan.program
-            try:
-                await self._backfill(plan)
-            except Exception as exc:  # a failed backfill is retried at the next reconnect; never kills ingest
-                log.warning("backfill %s failed: %s", program, exc)
-
-    async def _backfill(self, plan) -> None:
-        rpc = self.peers(names.RPC_POOL)
-        pages, before = [], None
-        while True:
-            page = await rpc.get_signatures_for_address.remote(plan.program, plan.until, before, plan.page_limit)
-            pages.append(page)
-            if len(page) < plan.page_limit:
-                break
-            if len(pages) >= MAX_BACKFILL_PAGES:
-                self.core.stats["backfill_truncated"] = self.core.stats.get("backfill_truncated", 0) + 1
-                log.error("backfill of %s stopped after %d pages: older gap not replayed", plan.program, len(pages))
-                break
-            before = page[-1]["signature"]
-        for entry in backfill_order(pages, plan):
-            sig = entry["signature"]
-            if sig in self.core.dedupe:
-                continue
-            tx = await rpc.get_transaction.remote(sig, "json")
-            if tx is None:
-                continue
-            self.core.dedupe.first_time(sig)
-            self.core.stats["backfilled"] += 1
-            try:
-                await self._dispatch(decode_transaction(tx, signature=sig, slot=entry.get("slot")))
-            except DecodeError:
-                self.core.stats["decode_errors"] += 1
-                tally().count("decode_errors", 1, source="transaction")
+    async def _on_fetched(self, events: list, recv: float) -> None:
+        await self._dispatch(events)
 
     # --- decode + route ----------------------------------------------------------------------------------------
     async def _flusher(self) -> None:
@@ -299,27 +204,7 @@ class Ingest:
             events, truncated = self.core.decode_batch(batch)
             await self._dispatch(events, received_at)
             for sig in truncated:
-                asyncio.create_task(self._fetch_truncated(sig))
-
-    async def _fetch_truncated(self, sig: str) -> None:
-        """Logs were cut off: the events come from the whole transaction (its event-CPI inner instructions).
-        A notification can arrive before the transaction reaches 'confirmed', so retry for a few slots."""
-        for attempt in range(TRUNCATED_RETRIES):
-            try:
-                tx = await self.peers(names.RPC_POOL).get_transaction.remote(sig, "json")
-            except Exception as exc:
-                log.warning("truncated tx %s: %s", sig, exc)
-                tx = None
-            if tx is not None:
-                try:
-                    await self._dispatch(decode_transaction(tx, signature=sig))
-                except DecodeError:
-                    self.core.stats["decode_errors"] += 1
-                    tally().count("decode_errors", 1, source="transaction")
-                return
-            await asyncio.sleep(0.4 * (attempt + 1))
-        self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
-        log.error("truncated tx %s never became available; its events are missing", sig)
+                self.stream._spawn(self.stream.fetch(sig, None, time.time()))
 
     async def _dispatch(self, events: list, received_at: float = 0.0) -> None:
         if not events:
@@ -415,14 +300,16 @@ class Ingest:
             self._inflight[i] = []
         return waited
 
+    @property
+    def connected(self) -> bool:
+        return self.stream.connected
+
     async def force_disconnect(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        await self.stream.force_disconnect()
 
     async def stop(self) -> None:
         self._running = False
-        if self._ws is not None:
-            await self._ws.close()
+        await self.stream.close()
         if self.recorder is not None and not self.recorder.closed:
             try:
                 self.recorder.close()

@@ -25,8 +25,25 @@ def is_background(component: str) -> bool:
     return component.startswith(BACKGROUND)
 
 
-def apply(component: str, background_nice: int) -> int:
-    """Set this process's priority for `component`; returns the nice increment applied (0 for hot actors)."""
+_applied = False
+
+
+def in_actor() -> bool:
+    """True inside a Ray actor's worker process (never in a driver, a test or a CLI)."""
+    try:
+        import ray
+        return ray.is_initialized() and ray.get_runtime_context().get_actor_id() is not None
+    except Exception:
+        return False
+
+
+def apply(component: str, background_nice: int, actor: bool | None = None) -> int:
+    """Set this actor process's priority for `component`, once per process; returns the nice increment applied
+    (0 for hot actors, outside an actor, or when already applied). `actor` overrides the in-actor check."""
+    global _applied
+    if _applied or not (in_actor() if actor is None else actor):
+        return 0
+    _applied = True
     gc.collect()
     gc.freeze()
     if background_nice <= 0 or not is_background(component):

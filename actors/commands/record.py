@@ -1,9 +1,9 @@
 """`launchray record --out DIR [--profile P] [--duration S]`: record the decoded chain event stream.
 
-Subscribes like Ingest: one logsSubscribe per watched program on the chain's WebSocket, each transaction taken
-once (signature dedupe), failed ones skipped, logs decoded with pipelines/chain/decode.py decode_logs (a
-truncated log is re-read in full with getTransaction); on a disconnect it reconnects with backoff and fills the
-gap with getSignaturesForAddress + getTransaction. The chain is the embedded simnet with its market by default
+Reads the chain exactly as Ingest does, through actors/logs_stream.LogsStream: one logsSubscribe per watched
+program on the chain's WebSocket, each transaction taken once (signature dedupe), failed ones skipped, logs
+decoded with pipelines/chain/decode.py decode_logs (a truncated log is re-read in full with getTransaction); on
+a disconnect it reconnects with backoff and fills the gap with getSignaturesForAddress + getTransaction. The chain is the embedded simnet with its market by default
 (the market starts once the subscriptions are up, so every launch is recorded), or the profile's RPC URLs.
 Events go to actors/recorder.Recorder: DIR/date=YYYY-MM-DD/hour=HH/part-N.parquet, plus DIR/meta.json with the
 fee accounts (pump Global, the fee program's FeeConfig for pump and for PumpSwap) read when recording started,
@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import signal
 import sys
 import time
 from pathlib import Path
 
 HELP = "record the decoded event stream of the chain (simnet by default) to hour-partitioned Parquet"
-TRUNCATED = "Log truncated"
-FETCH_ATTEMPTS = 6
-FETCH_RETRY_S = 0.25
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,161 +64,40 @@ class _Rpc:
             return data.get("result") if isinstance(data, dict) else None
         raise ConnectionError(f"{method} failed on every RPC URL: {last}")
 
+    async def signatures(self, program: str, until, before, limit: int) -> list[dict]:
+        opts = {"until": until, "limit": limit} | ({"before": before} if before else {})
+        return await self.call("getSignaturesForAddress", [program, opts]) or []
 
-class StreamRecorder:
-    """The WebSocket side: subscriptions, dedupe, decode, backfill; everything decoded goes to `recorder`."""
+    async def transaction(self, signature: str) -> dict | None:
+        return await self.call("getTransaction", [signature, {"encoding": "json", "commitment": "confirmed",
+                                                              "maxSupportedTransactionVersion": 0}])
 
-    def __init__(self, cfg, ws_urls: list[str], rpc: _Rpc, recorder, programs: list[str]) -> None:
-        from pipelines.ingest import GapTracker, SignatureDedupe
-        from pipelines.rpc.policy import Backoff
-        self.cfg, self.ws_urls, self.rpc, self.recorder, self.programs = cfg, ws_urls, rpc, recorder, programs
-        self.dedupe = SignatureDedupe()
-        self.gaps = GapTracker()
-        self.backoff = Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s)
-        self.rng = random.Random()
-        self.subscribed = asyncio.Event()
-        self._plans: list = []
-        self.running = True
-        self.stats = {"notifications": 0, "duplicates": 0, "failed_tx": 0, "decode_errors": 0, "truncated": 0,
-                      "backfilled": 0, "reconnects": 0, "fetch_missing": 0}
 
-    def _take(self, program: str, sig: str, slot: int, err) -> bool:
-        self.stats["notifications"] += 1
-        self.gaps.seen(program, sig, slot)
-        if not self.dedupe.first_time(sig):
-            self.stats["duplicates"] += 1
-            return False
-        if err is not None:
-            self.stats["failed_tx"] += 1
-            return False
-        return True
+def stream_into(recorder, cfg, ws_urls: list[str], rpc: _Rpc, programs: list[str]):
+    """The chain's log stream (actors/logs_stream.LogsStream, as Ingest reads it: dedupe, reconnect, gap
+    backfill, truncated logs re-read), every decoded event into `recorder` with its receive time."""
+    from actors.ingest import IngestCore
+    from actors.logs_stream import LogsStream
+    from pipelines.chain.decode import decode_logs
+    from pipelines.chain.errors import DecodeError
+    from pipelines.rpc.policy import Backoff
+    core = IngestCore(1)
 
-    async def run(self) -> None:
-        import itertools
-
-        import aiohttp
-        attempt = 0
-        urls = itertools.cycle(self.ws_urls)
-        async with aiohttp.ClientSession() as session:
-            while self.running:
-                url = next(urls)
-                try:
-                    async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
-                        subs = await self._subscribe(ws)
-                        attempt = 0
-                        self.subscribed.set()
-                        backfill = asyncio.create_task(self._backfill_all())
-                        await self._receive(ws, subs)
-                        backfill.cancel()
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
-                    print(f"launchray record: websocket {url}: {type(exc).__name__}", file=sys.stderr)
-                for p in self.programs:
-                    self.gaps.disconnected(p)
-                if not self.running:
-                    break
-                attempt += 1
-                self.stats["reconnects"] += 1
-                await asyncio.sleep(self.backoff.delay(attempt, self.rng))
-
-    async def _subscribe(self, ws) -> dict:
-        import aiohttp
-        pending = {}
-        for i, program in enumerate(self.programs, start=1):
-            pending[i] = program
-            await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
-                                          "params": [{"mentions": [program]},
-                                                     {"commitment": self.cfg.chain.commitment}]}))
-        subs = {}
-        while pending:
-            msg = await asyncio.wait_for(ws.receive(), timeout=self.cfg.rpc.timeout_s)
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                raise ConnectionError(f"websocket closed during subscribe ({msg.type})")
-            data = json.loads(msg.data)
-            if data.get("id") in pending:
-                if "error" in data:
-                    raise ConnectionError(f"logsSubscribe refused: {data['error']}")
-                subs[data["result"]] = pending.pop(data["id"])
-        # a plan for each program we had seen something on (none on the first connect)
-        self._plans = [plan for plan in map(self.gaps.reconnected, self.programs) if plan is not None]
-        return subs
-
-    async def _receive(self, ws, subs: dict) -> None:
-        import aiohttp
-
-        from pipelines.chain.decode import decode_logs
-        from pipelines.chain.errors import DecodeError
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT or not self.running:
-                break
-            try:
-                data = json.loads(msg.data)
-                result = data["params"]["result"]
-                value, slot = result["value"], result["context"]["slot"]
-                program = subs.get(data["params"]["subscription"], "")
-                sig = value["signature"]
-                logs = value.get("logs") or []
-            except (KeyError, TypeError, ValueError):
-                continue
-            recv = time.time()
-            if not self._take(program, sig, slot, value.get("err")):
-                continue
-            if any(TRUNCATED in line for line in logs[-3:]):
-                self.stats["truncated"] += 1
-                asyncio.create_task(self._fetch(sig, slot, recv))
-                continue
-            try:
-                events = decode_logs(sig, slot, logs, None)
-            except DecodeError:
-                self.stats["decode_errors"] += 1
-                continue
-            if events:
-                self.recorder.add(events, recv)
-
-    async def _fetch(self, sig: str, slot: int | None, recv: float) -> None:
-        from pipelines.chain.decode import decode_transaction
-        from pipelines.chain.errors import DecodeError
+    def on_logs(sig: str, slot: int, logs: list, recv: float) -> None:
         try:
-            for attempt in range(FETCH_ATTEMPTS):   # null until the tx reaches the commitment asked for
-                tx = await self.rpc.call("getTransaction", [sig, {"encoding": "json", "commitment": "confirmed",
-                                                                   "maxSupportedTransactionVersion": 0}])
-                if tx is not None:
-                    break
-                await asyncio.sleep(FETCH_RETRY_S * (attempt + 1))
-            else:
-                self.stats["fetch_missing"] += 1
-                print(f"launchray record: tx {sig[:12]}.. not found after {FETCH_ATTEMPTS} tries", file=sys.stderr)
-                return
-            events = decode_transaction(tx, signature=sig, slot=slot)
-            if events:
-                self.recorder.add(events, recv)
-        except (DecodeError, ConnectionError) as exc:
-            self.stats["decode_errors"] += 1
-            print(f"launchray record: tx {sig[:12]}..: {exc}", file=sys.stderr)
+            events = decode_logs(sig, slot, logs, None)
+        except DecodeError:
+            core.stats["decode_errors"] += 1
+            return
+        if events:
+            recorder.add(events, recv)
 
-    async def _backfill_all(self) -> None:
-        from pipelines.ingest import backfill_order
-        plans, self._plans = self._plans, []
-        for plan in plans:
-            try:
-                pages, before = [], None
-                while True:
-                    opts = {"until": plan.until, "limit": plan.page_limit}
-                    if before:
-                        opts["before"] = before
-                    page = await self.rpc.call("getSignaturesForAddress", [plan.program, opts]) or []
-                    pages.append(page)
-                    if len(page) < plan.page_limit:
-                        break
-                    before = page[-1]["signature"]
-                for entry in backfill_order(pages, plan):
-                    sig = entry["signature"]
-                    if sig in self.dedupe:
-                        continue
-                    self.dedupe.first_time(sig)
-                    self.stats["backfilled"] += 1
-                    await self._fetch(sig, entry.get("slot"), time.time())
-            except Exception as exc:      # a failed backfill never stops the recording
-                print(f"launchray record: backfill {plan.program[:8]}: {exc}", file=sys.stderr)
+    async def on_events(events: list, recv: float) -> None:
+        recorder.add(events, recv)
+
+    return LogsStream(core, ws_urls, programs, commitment=cfg.chain.commitment, timeout_s=cfg.rpc.timeout_s,
+                      backoff=Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s), rpc=rpc,
+                      on_logs=on_logs, on_events=on_events)
 
 
 def _attach_market(sn, cfg) -> None:
@@ -263,12 +138,12 @@ async def _record(args, cfg, recorder, http: list[str], ws: list[str], on_subscr
             accounts = {}
         meta = recording_meta(cfg, accounts, time.time())
         recorder.write_meta(meta)
-        stream = StreamRecorder(cfg, ws, rpc, recorder, list(cfg.chain.programs or WATCHED_PROGRAMS))
+        stream = stream_into(recorder, cfg, ws, rpc, list(cfg.chain.programs or WATCHED_PROGRAMS))
         task = asyncio.create_task(stream.run())
         try:
             await asyncio.wait_for(stream.subscribed.wait(), timeout=cfg.rpc.timeout_s * 3)
         except asyncio.TimeoutError:
-            stream.running = False
+            await stream.close()
             task.cancel()
             raise ConnectionError(f"could not subscribe on {ws}")
         if on_subscribed is not None:
@@ -287,13 +162,13 @@ async def _record(args, cfg, recorder, http: list[str], ws: list[str], on_subscr
                 print(f"[{time.time() - started:>6.0f}s] events {recorder.stats['events']} "
                       f"{json.dumps(recorder.by_kind, sort_keys=True)} | files {recorder.stats['files']}",
                       file=sys.stderr, flush=True)
-        stream.running = False
+        await stream.close()
         task.cancel()
         try:
             await task
         except (asyncio.CancelledError, Exception):
             pass
-        return stream.stats
+        return stream.core.stats
 
 
 def main(args: argparse.Namespace) -> int:

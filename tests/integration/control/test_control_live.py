@@ -250,7 +250,9 @@ def test_sniper_trade_shows_in_status_portfolio_and_positions(live):
     wait_for(lambda: _positions(api)[mint_a]["pct"] > 0.05, what="AAA's mark to rise after the crowd's buy")
     d.sell_all(dev, mint_a, str(dev.pubkey()))                       # the dev dumps: a rug exit sells
     wait_for(lambda: mint_a not in _positions(api), what="the rug exit to close AAA")
-    closed = [p for p in ray_get(live["ledger"].positions.remote()) if p.mint == mint_a][0]
+    # the tracker books the close to the ledger right after it drops the position: wait for the row
+    closed = wait_for(lambda: next((p for p in ray_get(live["ledger"].positions.remote())
+                                    if p.mint == mint_a and not p.is_open), None), what="AAA's closed ledger row")
     pnl_sol = (closed.realized_lamports - closed.cost_lamports) / LAMPORTS
     assert closed.exit_reason == "rug" and pnl_sol > 0       # bought before the crowd, sold after it: a gain
 

@@ -19,7 +19,9 @@ def test_which_components_are_background():
 def _nice_after(component: str, increment: int) -> tuple[int, int, int]:
     """(nice before, nice after, frozen objects) in a fresh process (os.nice cannot be undone without root)."""
     code = ("import os, gc, sys; from actors import priority; before = os.nice(0); "
-            f"applied = priority.apply({component!r}, {increment}); "
+            f"assert priority.apply({component!r}, {increment}) == 0; "      # not an actor: nothing changes
+            f"applied = priority.apply({component!r}, {increment}, actor=True); "
+            f"assert priority.apply({component!r}, {increment}, actor=True) == 0; "   # once per process
             "print(before, os.nice(0), applied, gc.get_freeze_count())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))

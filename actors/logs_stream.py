@@ -1,0 +1,246 @@
+"""LogsStream: the chain's log notifications, complete across disconnects. Ingest and `launchray record` both
+read the chain through it.
+
+One logsSubscribe per program on the first WebSocket URL that answers. On a disconnect it reconnects with
+backoff and then, in this order: plans the gap from the cursors as they stand (before any new notification
+moves them), subscribes (notifications arriving meanwhile are kept), and backfills the gap with
+getSignaturesForAddress + getTransaction. A notification whose logs were cut off is re-read as a whole
+transaction (its event-CPI inner instructions carry the events), retried while it is not yet at the
+commitment. Every signature is taken once (the core's dedupe), so nothing is detected twice and nothing is
+lost across a reconnect.
+
+The decisions (accept a notification, the gap plans, dedupe, counters) are the `core`'s (actors/ingest.py
+IngestCore, over pipelines/ingest.py); this class does the sockets. What it produces goes to two callbacks:
+  on_logs(signature, slot, logs, recv_ts)   an accepted notification, to decode (in batches, or at once)
+  on_events(events, recv_ts)                events decoded from a fetched transaction (backfill, truncated)
+`rpc` is anything with `async signatures(program, until, before, limit)` and `async transaction(signature)`.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+import time
+from typing import Awaitable, Callable, Protocol
+
+import aiohttp
+
+from pipelines.chain.decode import decode_transaction
+from pipelines.chain.errors import DecodeError
+from pipelines.ingest import backfill_order
+from pipelines.rpc.policy import Backoff
+
+log = logging.getLogger("launchray.logs_stream")
+
+TRUNCATED = "Log truncated"
+TRUNCATED_RETRIES = 8
+MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
+BACKFILL_ATTEMPTS = 12    # per gap, with backoff: minutes of RPC trouble
+
+
+class ChainRpc(Protocol):
+    async def signatures(self, program: str, until: str | None, before: str | None, limit: int) -> list[dict]: ...
+
+    async def transaction(self, signature: str) -> dict | None: ...
+
+
+def is_truncated(logs: list[str]) -> bool:
+    return any(TRUNCATED in line for line in logs[-3:])
+
+
+class LogsStream:
+    def __init__(self, core, ws_urls: list[str], programs: list[str], *, commitment: str, timeout_s: float,
+                 backoff: Backoff, rpc: ChainRpc, on_logs: Callable[[str, int, list, float], None],
+                 on_events: Callable[[list, float], Awaitable[None]],
+                 on_decode_error: Callable[[str], None] = lambda source: None) -> None:
+        self.core, self.ws_urls, self.programs = core, list(ws_urls), list(programs)
+        self.commitment, self.timeout_s, self.backoff, self.rpc = commitment, timeout_s, backoff, rpc
+        self.on_logs, self.on_events, self.on_decode_error = on_logs, on_events, on_decode_error
+        self.running = True
+        self.connected = False
+        self.subscribed = asyncio.Event()      # set at the first successful subscription
+        self._ws = None
+        self._rng = random.Random()
+        self._tasks: set[asyncio.Task] = set()
+        self._plans: list = []                 # gaps still to backfill, oldest first
+        self._backfiller: asyncio.Future | None = None
+
+    async def run(self) -> None:
+        attempt = 0
+        urls = itertools.cycle(self.ws_urls)
+        async with aiohttp.ClientSession() as session:
+            while self.running:
+                url = next(urls)
+                try:
+                    async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
+                        self._ws = ws
+                        # The gap is what lies after the cursors as they stand NOW, before any new
+                        # notification moves them: plan first, then subscribe, then fill the gap.
+                        plans = [p for p in map(self.core.gaps.reconnected, self.programs) if p is not None]
+                        subs, early = await self._subscribe(ws)
+                        self.connected, attempt = True, 0
+                        self.subscribed.set()
+                        for data in early:
+                            self._on_message(data, subs)
+                        self._plans.extend(plans)      # a gap outlives the connection that found it
+                        if self._backfiller is None or self._backfiller.done():
+                            self._backfiller = asyncio.ensure_future(self._backfill_plans())
+                        await self._receive(ws, subs)
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                    log.warning("websocket %s: %s", url, type(exc).__name__)
+                self.connected = False
+                for p in self.programs:
+                    self.core.gaps.disconnected(p)
+                if not self.running:
+                    break
+                attempt += 1
+                self.core.stats["reconnects"] += 1
+                await asyncio.sleep(self.backoff.delay(attempt, self._rng))
+
+    async def close(self) -> None:
+        self.running = False
+        if self._ws is not None:
+            await self._ws.close()
+        for t in [*self._tasks, *([self._backfiller] if self._backfiller is not None else [])]:
+            t.cancel()
+
+    async def force_disconnect(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def _subscribe(self, ws) -> tuple[dict[int, str], list[dict]]:
+        """Subscribe to every program; notifications that arrive meanwhile are kept, not dropped."""
+        early: list[dict] = []
+        pending: dict[int, str] = {}
+        for i, program in enumerate(self.programs, start=1):
+            pending[i] = program
+            await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
+                                          "params": [{"mentions": [program]}, {"commitment": self.commitment}]}))
+        subs: dict[int, str] = {}
+        while pending:
+            msg = await asyncio.wait_for(ws.receive(), timeout=self.timeout_s)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"websocket closed during subscribe ({msg.type})")
+            data = json.loads(msg.data)
+            if data.get("id") in pending:
+                if "error" in data:
+                    raise ConnectionError(f"logsSubscribe refused: {data['error']}")
+                subs[data["result"]] = pending.pop(data["id"])
+            elif data.get("method") == "logsNotification":
+                early.append(data)
+        return subs, early
+
+    async def _receive(self, ws, subs: dict[int, str]) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT or not self.running:
+                break
+            try:
+                data = json.loads(msg.data)
+            except ValueError:
+                continue
+            self._on_message(data, subs)
+
+    def _on_message(self, data, subs: dict[int, str]) -> None:
+        try:
+            params = data["params"]
+            value = params["result"]["value"]
+            slot = params["result"]["context"]["slot"]
+            program = subs.get(params["subscription"], "")
+            sig = value["signature"]
+            logs = value.get("logs") or []
+        except (KeyError, TypeError):
+            return  # not a notification we understand: skip it, keep the connection
+        if not self.core.accept(program, sig, slot, value.get("err")):
+            return
+        recv = time.time()
+        if is_truncated(logs):
+            self.core.stats["truncated"] += 1
+            self._spawn(self.fetch(sig, slot, recv))
+        else:
+            self.on_logs(sig, slot, logs, recv)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def fetch(self, sig: str, slot: int | None, recv: float) -> None:
+        """Logs were cut off: the events come from the whole transaction. A notification can arrive before the
+        transaction reaches the commitment getTransaction reads at, so retry for a few slots."""
+        for attempt in range(TRUNCATED_RETRIES):
+            try:
+                tx = await self.rpc.transaction(sig)
+            except Exception as exc:     # the RPC pool restarting, every endpoint down: retried
+                log.warning("truncated tx %s: %s", sig, exc)
+                tx = None
+            if tx is not None:
+                await self._decode_and_emit(tx, sig, slot, recv)
+                return
+            await asyncio.sleep(0.4 * (attempt + 1))
+        self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
+        log.error("truncated tx %s never became available; its events are missing", sig)
+
+    async def fetch_marked(self, sig: str, slot: int | None) -> None:
+        if sig not in self.core.dedupe:
+            self.core.dedupe.first_time(sig)
+            self.core.stats["backfilled"] += 1
+            await self.fetch(sig, slot, time.time())
+
+    async def _decode_and_emit(self, tx: dict, sig: str, slot: int | None, recv: float) -> None:
+        try:
+            events = decode_transaction(tx, signature=sig, slot=slot)
+        except DecodeError:
+            self.core.stats["decode_errors"] += 1
+            self.on_decode_error("transaction")
+            return
+        if events:
+            await self.on_events(events, recv)
+
+    async def _backfill_plans(self) -> None:
+        """Every gap, oldest first, each retried with backoff until it is done: neither a later disconnect (the
+        RPC reads do not need the WebSocket) nor an RPC storm loses a gap. What a retry meets again is skipped
+        (dedupe). A gap that fails BACKFILL_ATTEMPTS times is reported and counted."""
+        attempt = 0
+        while self._plans and self.running:
+            plan = self._plans[0]
+            try:
+                await self._backfill(plan)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                if attempt < BACKFILL_ATTEMPTS:
+                    log.warning("backfill %s failed (%s), retrying", plan.program, type(exc).__name__)
+                    await asyncio.sleep(self.backoff.delay(attempt, self._rng))
+                    continue
+                self.core.stats["backfill_failed"] = self.core.stats.get("backfill_failed", 0) + 1
+                log.error("backfill %s failed %d times: this gap's events are missing (%s)", plan.program,
+                          attempt, exc)
+            self._plans.pop(0)
+            attempt = 0
+
+    async def _backfill(self, plan) -> None:
+        pages, before = [], None
+        while True:
+            page = await self.rpc.signatures(plan.program, plan.until, before, plan.page_limit) or []
+            pages.append(page)
+            if len(page) < plan.page_limit:
+                break
+            if len(pages) >= MAX_BACKFILL_PAGES:
+                self.core.stats["backfill_truncated"] = self.core.stats.get("backfill_truncated", 0) + 1
+                log.error("backfill of %s stopped after %d pages: older gap not replayed", plan.program, len(pages))
+                break
+            before = page[-1]["signature"]
+        for entry in backfill_order(pages, plan):
+            sig = entry["signature"]
+            if sig in self.core.dedupe:
+                continue
+            tx = await self.rpc.transaction(sig)
+            if tx is None:        # listed but not readable yet: read it like a truncated one (retries, counted)
+                self._spawn(self.fetch_marked(sig, entry.get("slot")))
+                continue
+            self.core.dedupe.first_time(sig)
+            self.core.stats["backfilled"] += 1
+            await self._decode_and_emit(tx, sig, entry.get("slot"), time.time())
