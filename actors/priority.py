@@ -49,8 +49,23 @@ def apply(component: str, background_nice: int, actor: bool | None = None) -> in
     if background_nice <= 0 or not is_background(component):
         return 0
     try:
-        os.nice(background_nice)
+        lower_process_priority(background_nice)
     except (OSError, AttributeError) as exc:   # not permitted here or no such call: run at normal priority
         log.warning("%s: priority not lowered (%s)", component, exc)
         return 0
     return background_nice
+
+
+def lower_process_priority(increment: int) -> None:
+    """Every thread of this process `increment` nice levels lower. On Linux a nice value belongs to a thread
+    (os.nice and setpriority(PRIO_PROCESS, 0) change only the caller's), and a Ray actor runs its tasks and its
+    RPC service on threads of their own, so each is changed; threads started later inherit their creator's."""
+    tasks = f"/proc/{os.getpid()}/task"
+    if not os.path.isdir(tasks):             # not Linux: the process-wide call is all there is
+        os.nice(increment)
+        return
+    for tid in map(int, os.listdir(tasks)):
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+        except ProcessLookupError:           # a thread that ended meanwhile
+            continue

@@ -16,26 +16,37 @@ def test_which_components_are_background():
         assert not priority.is_background(hot)
 
 
-def _nice_after(component: str, increment: int) -> tuple[int, int, int]:
-    """(nice before, nice after, frozen objects) in a fresh process (os.nice cannot be undone without root)."""
-    code = ("import os, gc, sys; from actors import priority; before = os.nice(0); "
-            f"assert priority.apply({component!r}, {increment}) == 0; "      # not an actor: nothing changes
-            f"applied = priority.apply({component!r}, {increment}, actor=True); "
-            f"assert priority.apply({component!r}, {increment}, actor=True) == 0; "   # once per process
-            "print(before, os.nice(0), applied, gc.get_freeze_count())")
+def _nice_after(component: str, increment: int) -> tuple[set[int], int, int]:
+    """In a fresh process with a second thread already running (os.nice cannot be undone without root): the nice
+    increments of all its threads, what apply() returned, and how many objects gc.freeze() set aside."""
+    code = f"""
+import gc, os, threading
+from actors import priority
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()          # like Ray's own threads in an actor process
+before = os.nice(0)
+assert priority.apply({component!r}, {increment}) == 0                     # not an actor: nothing changes
+applied = priority.apply({component!r}, {increment}, actor=True)
+assert priority.apply({component!r}, {increment}, actor=True) == 0         # once per process
+tids = os.listdir(f"/proc/{{os.getpid()}}/task")
+assert len(tids) == 2
+deltas = sorted({{os.getpriority(os.PRIO_PROCESS, int(t)) - before for t in tids}})
+stop.set()
+print(",".join(map(str, deltas)), applied, gc.get_freeze_count())
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
-    before, after, applied, frozen = map(int, out.stdout.split())
-    return after - before, applied, frozen
+    deltas, applied, frozen = out.stdout.split()
+    return set(map(int, deltas.split(","))), int(applied), int(frozen)
 
 
 def test_a_background_actor_lowers_its_priority_and_a_hot_one_keeps_it():
-    delta, applied, frozen = _nice_after("analyzer_shard_0", 7)
-    assert (delta, applied) == (7, 7) and frozen > 0          # what it allocated at start is out of the GC's scan
-    delta, applied, frozen = _nice_after("executor", 7)
-    assert (delta, applied) == (0, 0) and frozen > 0
-    delta, applied, _ = _nice_after("momentum_engine", 0)       # 0 = off
-    assert (delta, applied) == (0, 0)
+    deltas, applied, frozen = _nice_after("analyzer_shard_0", 7)
+    assert (deltas, applied) == ({7}, 7) and frozen > 0       # every thread; what it allocated is out of GC scans
+    deltas, applied, frozen = _nice_after("executor", 7)
+    assert (deltas, applied) == ({0}, 0) and frozen > 0
+    deltas, applied, _ = _nice_after("momentum_engine", 0)      # 0 = off
+    assert (deltas, applied) == ({0}, 0)
 
 
 def test_the_default_profile_lowers_background_priority():
