@@ -10,8 +10,9 @@ every run, so each run pays the first-sight encoding of every key it meets, as a
 *_from_log_us: one `Program data:` line to one event (base64, dispatch on the discriminator, decode, build).
 logs_notification_*_us: decode_logs over a whole transaction's log lines (invoke/success tracking included),
 per event. *_from_transaction_us: decode_transaction on the real getTransaction (jsonParsed) fixtures, per event.
-Floors (python_loop_iteration_ns, base64_current_trade_line_us, build_trade_event_us) say how fast this machine is
-at the moment and how much of a decode is base64 and object construction. Timer: process CPU time (the machine is
+Floors (python_loop_iteration_ns, base64_current_*_line_us, base58_new_key_us, build_*_event_us and their sum for a
+current create, create_current_floor_us) say how fast this machine is at the moment and how much of a decode is
+base64, base58 of keys never seen before, and object construction. Timer: process CPU time (the machine is
 shared; wall time would mostly measure the neighbours).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import random
 import statistics
 import struct
@@ -158,11 +160,18 @@ def bench_transactions() -> dict[str, float]:
 
 
 def bench_floors(streams: dict[str, list[str]]) -> dict[str, float]:
-    """What the machine gives: an empty Python loop iteration, base64 of one current trade line, building one
-    Trade (the frozen 23-field dataclass) - the part of trade_current_from_log_us no decoder change can remove."""
-    from pipelines.chain.event_fields import make_trade
+    """What the machine gives: an empty Python loop iteration, base64 of one current trade / create line, base58 of
+    one key never seen before (solders, the encoder every decoder uses), building one Trade (the frozen 23-field
+    dataclass) and one Launch. create_current_floor_us adds up what a current-layout create must do whatever the
+    decoder: its base64, its two new keys (mint, bonding curve: never cached) and its Launch."""
+    from solders.pubkey import Pubkey
+
+    from pipelines.chain.event_fields import make_launch, make_trade
     lines = streams["trade_current"]
     args = ("pumpfun", SIG, 1, "m", "buy", 1, 2, "u", "q", 1, 3, 4, 5, 6, 7, 8, 9, "c", 10, 11, "", "buy", 1)
+    launch_args = ("pumpfun", SIG, 1, "m", "b", "c", "name", "SYM", "uri", "t", "q", "u", 1, 2, 3, 4, 5, False, 1)
+    key_rng = random.Random(7)
+    keys = [key_rng.randbytes(32) for _ in range(N_EVENTS)]
 
     def loop(_):
         for _i in range(N_EVENTS):
@@ -172,15 +181,31 @@ def bench_floors(streams: dict[str, list[str]]) -> dict[str, float]:
         for line in ls:
             binascii.a2b_base64(line[14:])
 
+    def base58(ks):
+        from_bytes = Pubkey.from_bytes
+        for k in ks:
+            str(from_bytes(k))
+
     def build(_):
         for _i in range(N_EVENTS):
             make_trade(*args)
-    return {"python_loop_iteration_ns": round(_per_event(loop, None, N_EVENTS) * 1000, 1),
-            "base64_current_trade_line_us": _per_event(a2b, lines, N_EVENTS),
-            "build_trade_event_us": _per_event(build, None, N_EVENTS)}
+
+    def build_launch(_):
+        for _i in range(N_EVENTS):
+            make_launch(*launch_args)
+    out = {"python_loop_iteration_ns": round(_per_event(loop, None, N_EVENTS) * 1000, 1),
+           "base64_current_trade_line_us": _per_event(a2b, lines, N_EVENTS),
+           "base64_current_create_line_us": _per_event(a2b, streams["create_current"], N_EVENTS),
+           "base58_new_key_us": _per_event(base58, keys, N_EVENTS),
+           "build_trade_event_us": _per_event(build, None, N_EVENTS),
+           "build_launch_event_us": _per_event(build_launch, None, N_EVENTS)}
+    out["create_current_floor_us"] = round(out["base64_current_create_line_us"] + 2 * out["base58_new_key_us"]
+                                           + out["build_launch_event_us"], 3)
+    return out
 
 
 def main() -> dict:
+    load_before = round(os.getloadavg()[0], 2)
     rng = random.Random(20240820)
     streams = build_streams(rng)
     metrics = bench_logs(streams)
@@ -198,6 +223,8 @@ def main() -> dict:
             "creates": "fresh mint, bonding curve and name each; users as for trades",
             "base58_cache": "emptied before each run",
             "trade_sides": "70% buy", "current_layout": "real 2024 head + pump 2.0.0 IDL tail fields",
+            # CPU time still grows when the 2 cores are oversubscribed (shared caches, SMT): read the figures with it
+            "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
         },
         "target_us_per_event_from_log": 5.0,
     }

@@ -21,6 +21,7 @@ Strings that are not `str` (bytes, None, numbers) get "bad_metadata:not_text". N
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -43,6 +44,8 @@ PROBLEM_ORDER = (
     "uri_scheme", "uri_host", "uri_malformed",
 )
 PREFIX = "bad_metadata:"
+_has_space = re.compile(r"\s").search
+_ASCII_CONTROLS_TO_SPACE = {c: " " for c in (*range(0x20), 0x7F)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,11 @@ class MetadataCheck:
 
 
 def _char_problems(text: str, found: set[str]) -> None:
+    head = text[:_SCAN_LIMIT]
+    if head.isascii():          # most names: the only possible problem is a control character
+        if not head.isprintable():
+            found.add("control_chars")
+        return
     run = 0
     n = min(len(text), _SCAN_LIMIT)
     for i in range(n):
@@ -100,7 +108,7 @@ def _utf8_len(text: str) -> int:
 def _uri_problems(uri: str, found: set[str]) -> None:
     if not uri:
         return
-    if any(c.isspace() for c in uri[:_SCAN_LIMIT]):
+    if _has_space(uri, 0, _SCAN_LIMIT):      # \s is str.isspace (re matches every Unicode space)
         found.add("uri_malformed")
     try:
         parts = urlsplit(uri[:_SCAN_LIMIT])
@@ -130,6 +138,11 @@ def display(text: object, limit_chars: int = 32) -> str:
     if not isinstance(text, str):
         return "?"
     text = text[:_SCAN_LIMIT].rstrip("\x00")
+    if text.isascii():         # the loop below for ASCII: controls become spaces; NFC changes nothing
+        clean = " ".join(text.translate(_ASCII_CONTROLS_TO_SPACE).split())
+        if len(clean) > limit_chars:
+            clean = clean[: max(limit_chars - 1, 0)] + "\u2026"
+        return clean
     out: list[str] = []
     run = 0
     for i, ch in enumerate(text):

@@ -1,9 +1,12 @@
 """ShardCore: the TokenStates of many mints, batch in, batch out (what one AnalyzerShard actor hosts).
 
 - `apply(events, now)` folds a batch in and returns the mints it touched, once each, in first-touched order;
-  `features_of(mints, now)` reads their features; `ingest(events, now)` is both (the backtester's per-slot
+  `features_of(mints, now)` reads their features; `ingest(events, now)` is both (AnalyzerShard's replay-mode
   call). A host that batches its output (AnalyzerShard: every 20 ms) applies every batch but reads features
   once per flush, so a hot token costs one features() per flush instead of one per batch.
+- `apply_states` / `refresh_states` are `ingest` / `refresh` with the reading left to the caller: the states
+  to read, keyed by mint in output order. A host that uses features for scoring and held positions only (the
+  backtester) reads just the states `wanted` by those (`features_for`), the rest would be thrown away.
   Events about nothing (SOL/USDC pools), with oversized mints, or that fail to apply (wrong types from a
   broken decoder) are skipped and counted, never raised.
 - Re-delivered events (a Ray retry after an actor restart delivers a batch at least once) are dropped: the
@@ -26,7 +29,7 @@ from pipelines.config import AnalysisConfig
 from pipelines.messages import TokenFeatures
 
 from .routing import event_mint
-from .layout import MAX_KEY_LEN, AnalysisParams
+from .layout import LAST_ACTIVE, MAX_KEY_LEN, AnalysisParams
 from .records import from_record, to_record
 from .token_state import TokenState
 
@@ -49,6 +52,11 @@ class ShardCore:
         """Fold a batch in; the mints it touched (an event changed their state), once each, first-touched first.
         A list, not a set: hosts emit features in this order and replays must not depend on string hashing."""
         return list(self._apply(events, now))
+
+    def apply_states(self, events: Iterable, now: float) -> dict[str, TokenState]:
+        """apply, returning the touched states themselves (mint -> state, first-touched first): what `ingest`
+        reads, including a state the cap evicted later in the same batch (its last state)."""
+        return self._apply(events, now)
 
     def _apply(self, events: Iterable, now: float) -> dict[str, TokenState]:
         if not math.isfinite(now):
@@ -116,6 +124,16 @@ class ShardCore:
         (including a token the cap evicted later in the same batch: its last state)."""
         return [st.features(now) for st in self._apply(events, now).values()]
 
+    @staticmethod
+    def features_for(states: dict[str, TokenState], now: float,
+                     wanted: Callable[[str, TokenState], bool] | None = None) -> list[TokenFeatures]:
+        """Features at `now` of the states `wanted(mint, state)` accepts (all without it), in the dict's order.
+        features() is pure, so reading a state later gives what reading it earlier gave as long as no event
+        was applied to it in between."""
+        if wanted is None:
+            return [st.features(now) for st in states.values()]
+        return [st.features(now) for mint, st in states.items() if wanted(mint, st)]
+
     def _state_for(self, mint: str, now: float) -> TokenState:
         st = self.tokens.get(mint)
         if st is not None:
@@ -182,12 +200,17 @@ class ShardCore:
         """Features of every live token (windows decay with time even without trades), optionally only those
         active in the last `active_within_s` seconds, and only those `wanted(mint)` accepts (a host that uses
         features for scoring and held positions only can pass `lambda m: m in held or shard.scorable(m)`)."""
-        out = []
+        return [st.features(now) for st in self.refresh_states(now, active_within_s, wanted).values()]
+
+    def refresh_states(self, now: float, active_within_s: float | None = None,
+                       wanted: Callable[[str], bool] | None = None) -> dict[str, TokenState]:
+        """The states `refresh` reads (mint -> state, most recently active first)."""
+        out: dict[str, TokenState] = {}
         for mint, st in reversed(self.tokens.items()):
-            if active_within_s is not None and now - st.last_active > active_within_s:
+            if active_within_s is not None and now - st.reals[LAST_ACTIVE] > active_within_s:
                 break          # ordered by activity: the rest are older still
             if not st.is_dead(now) and (wanted is None or wanted(mint)):
-                out.append(st.features(now))
+                out[mint] = st
         return out
 
     def evict(self, now: float) -> list[str]:

@@ -198,10 +198,22 @@ class TokenReads:
         """Whether this token's features can become a momentum opportunity: a safe verdict, and a curve neither
         complete, migrated nor rugged (what momentum scoring refuses before scoring, pipelines/stages.py).
         None of it depends on the time, so a host can skip reading features nobody will use."""
-        if self.ints[STATUS] & (COMPLETE | MIGRATED | RUGGED):
+        ints = self.ints
+        status = ints[STATUS]
+        if status & (COMPLETE | MIGRATED | RUGGED):
             return False
-        return self._verdict(self.ints[MINT_FLAGS], self.trusted_launch, self.top5_share(), self.dev_sell_share,
-                             False).safe
+        # the verdict's inputs exactly as features() reads them (called for every touched token: no properties)
+        p, venue = self.p, self.venue
+        supply = ints[SUPPLY] or (PUMP_TOKEN_TOTAL_SUPPLY if venue in CURVE_VENUES else 0)
+        if supply:
+            ho = p.holders.offset
+            top5 = min(1.0, sum(sorted(ints[ho:ho + p.holders.slots])[-5:]) / supply)
+        else:
+            top5 = None
+        sold, bought = ints[DEV_SOLD], ints[DEV_BOUGHT]
+        dev_sell_share = 0.0 if not sold else 1.0 if not bought else min(1.0, sold / bought)
+        trusted = bool(status & LAUNCHED) and venue in p.trusted and self.token_program in _TRUSTED_PROGRAMS
+        return self._verdict(ints[MINT_FLAGS], trusted, top5, dev_sell_share, False).safe
 
     def curve_progress(self) -> float:
         """curve.progress(): share of the initial real token reserves sold, 1 once complete."""

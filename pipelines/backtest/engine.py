@@ -19,9 +19,10 @@ Time line (latency.py): the stream is cut into one batch per slot. For every slo
      c. sniper: first launches -> Sniper.on_launch -> queue (Orchestrator.on_launches), then a tick;
      d. lifecycle (Complete / Migration / PoolCreated) -> ExitWatch.on_lifecycle -> exits queued, a tick if any;
      e. per shard, in shard order (each shard's batch goes to the MomentumEngine on its own, as live):
-        analysis: ShardCore.ingest -> features of the touched tokens, merged into that shard's refreshed
-        features when a refresh was due (AnalyzerShard's pending batch: a token's batch features replace its
-        refreshed ones);
+        analysis: ShardCore.apply_states -> the touched tokens, merged into that shard's refreshed ones when a
+        refresh was due (AnalyzerShard's pending batch: a token's batch features replace its refreshed ones),
+        then features at `now` of those that can matter (`_wanted`: held, or scorable with momentum on); the
+        actors read every one (the MomentumEngine ranks them all), which changes no decision;
         f. scoring: MomentumModel.score + opportunity_from -> queue (MomentumEngine -> Orchestrator);
         g. marks: ExitWatch.on_marks(marks_from(features)) -> exits queued, a tick if any;
   4. a tick (the orchestrator's 10 ms loop), repeated while a tick hands out a full 64 actions:
@@ -247,15 +248,23 @@ class BacktestEngine:
                 self._tick(slot, now)
         if lifecycle:
             self._push_exits(self.watch.on_lifecycle(lifecycle, now), slot, now)
+        wanted = self._wanted
         for i in sorted(set(by_shard) | set(refreshed)):
-            fresh = self.shards[i].ingest(by_shard[i], now) if i in by_shard else []
-            old = refreshed.get(i)
-            if old:           # AnalyzerShard's pending batch: refreshed first, a token's batch features win
-                merged = {f.mint: f for f in old}
-                for f in fresh:
-                    merged[f.mint] = f
-                fresh = list(merged.values())
-            self._features(fresh, slot, now)
+            core = self.shards[i]
+            states = core.apply_states(by_shard[i], now) if i in by_shard else {}
+            pending = refreshed.get(i)
+            if pending:       # AnalyzerShard's pending batch: refreshed first, a token's batch features win
+                pending.update(states)
+                states = pending
+            if states:
+                self._features(core.features_for(states, now, wanted), slot, now)
+
+    def _wanted(self, mint: str, st) -> bool:
+        """Whether a token's features can matter here: a held mint's (its mark) or, with momentum on, one
+        momentum_opportunities would score (TokenState.scorable is its refusal test, which no time changes).
+        The others' features would be computed and thrown away: the actors compute them for the MomentumEngine's
+        ranking, which a backtest has no use for."""
+        return (self.book.get(mint) is not None) or (self.momentum_on and st.scorable())
 
     def _features(self, features: list, slot: int, now: float) -> None:
         if not features:
@@ -273,21 +282,22 @@ class BacktestEngine:
                 self.queue.push_exit(sig)
             self._tick(slot, now)
 
-    def _housekeeping(self, slot: int, now: float) -> dict[int, list]:
-        """The actors' periodic work that is due; returns each shard's refreshed features (when due) for the
-        delivery to merge with the batch's."""
+    def _housekeeping(self, slot: int, now: float) -> dict[int, dict]:
+        """The actors' periodic work that is due; returns each shard's refreshed states (when due) for the
+        delivery to merge with the batch's. Their features are read at the same `now` when the shard's turn
+        comes: a state no event touched in between reads the same, and a touched one is replaced anyway."""
         risk = self.risk
         risk.expire(now)
-        refreshed: dict[int, list] = {}
+        refreshed: dict[int, dict] = {}
         due = self._housekeeping_due.due(now)
         if due.capital:
             self.queue.set_available_capital(risk.available)
         if due.refresh:
             active = self.cfg.analysis.evict_after_idle_s
             for i, core in enumerate(self.shards):
-                feats = core.refresh(now, active_within_s=active)
-                if feats:
-                    refreshed[i] = feats
+                states = core.refresh_states(now, active_within_s=active)
+                if states:
+                    refreshed[i] = states
         if due.evict:
             for core in self.shards:
                 core.evict(now)

@@ -16,15 +16,26 @@ _I64 = struct.Struct("<q")
 # a key costs more than the rest of an event's decode. Bounded so a hostile stream cannot grow it forever.
 _B58_CACHE: dict[bytes, str] = {}
 _B58_CACHE_MAX = 65_536
+_from_bytes = Pubkey.from_bytes
 
 
 def b58(raw: bytes) -> str:
     s = _B58_CACHE.get(raw)
     if s is None:
-        s = str(Pubkey.from_bytes(raw))
+        s = str(_from_bytes(raw))
         if len(_B58_CACHE) >= _B58_CACHE_MAX:
             _B58_CACHE.clear()
         _B58_CACHE[raw] = s
+    return s
+
+
+def b58_new(raw: bytes) -> str:
+    """b58 of a key the caller knows is not cached (it just missed, or the key is new: a mint being created);
+    skips the lookup. Decoders use `_B58_CACHE.get(raw) or b58_new(raw)`."""
+    s = str(_from_bytes(raw))
+    if len(_B58_CACHE) >= _B58_CACHE_MAX:
+        _B58_CACHE.clear()
+    _B58_CACHE[raw] = s
     return s
 
 

@@ -10,9 +10,10 @@ reads the mandatory prefix, then whatever later fields are present, stopping at 
 that ends inside a field, or a bool that is not 0/1, is malformed (DecodeError). Bytes past the newest known
 layout are ignored (fields a future program version may append).
 
-Hot path: the current layout is read with a few precompiled structs (no per-field Reader calls), keys go through
-the cached base58 (`b58`), events are built positionally (fast_events.py); older and partial layouts take a
-field-by-field walk.
+Hot path (CreateEvent, TradeEvent): the 2024 and the current layouts are read with a few precompiled structs (no
+per-field Reader calls), keys go through the base58 cache, events are built positionally (fast_events.py); other
+vintages, and anything the fast path finds odd, take the field-by-field walk, which is the reference: the fast
+path decodes exactly what the walk decodes (tests/unit/chain/test_decode_fast_vs_reference.py).
 
 SOL-quoted coins (quote mint absent, the all-zero key, or WSOL) get quote_mint = WSOL_MINT and
 quote_amount = sol_amount. For other quote mints sol_amount is what the event says (0) and the quote-side
@@ -23,15 +24,17 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
+from solders.pubkey import Pubkey
+
 from . import borsh as _borsh
 from . import programs as P
-from .borsh import b58
+from .borsh import b58, b58_new
 from .errors import DecodeError
 from .event_fields import (MAX_STRING, NO_CONTEXT, U32, WSOL, WSOL_RAW, ZERO32, EventContext, Run, check_bools,
                            make_launch, make_trade, quote_of, read_run, read_string)
 from .events import Complete, Event, Launch, Migration, Trade
 
-# Hot path: look the base58 cache up directly (a dict.get, not a Python call) and call b58 only on a miss. If
+# Hot path: look the base58 cache up directly (a dict.get, not a Python call) and encode only on a miss. If
 # borsh ever swaps its cache object this only stops hitting, it never returns a wrong key.
 _cached = _borsh._B58_CACHE.get
 from .pumpswap_events import AMM_EVENTS
@@ -45,6 +48,63 @@ _CREATE_CURVE = Run("32s", "q", "Q", "Q", "Q", "Q")        # creator, timestamp,
 _CREATE_TOKEN = Run("32s", "B", "B", "32s", "Q", "Q", "B")  # token_program, mayhem, cashback, quote_mint,
                                                             # virtual_quote_reserves, creator_fee_bps, holder_reward
 _CREATE_FULL = struct.Struct("<32s32s32s" "32sqQQQQ" "32sBB32sQQB")  # the 2.0.0 layout after the strings, one read
+_CREATE_2024_REST = _CREATE_KEYS.size
+_CREATE_CURRENT_REST = _CREATE_FULL.size
+
+# Hot path, by string length (real names, symbols and uris are far shorter than _SHORT; longer ones take the general
+# path): name's length + name + symbol's length in one read, symbol + uri's length in one, then the uri with every
+# fixed field after it in one. Fields the event does not carry are pad bytes ("x"): still required, never converted.
+_SHORT = 256
+_NAME = [struct.Struct(f"<I{n}sI") for n in range(_SHORT)]
+_SYMBOL = [struct.Struct(f"<{n}sI") for n in range(_SHORT)]
+_URI_CURRENT = [struct.Struct(f"<{n}s" "32s32s32s" "32sqQQQQ" "32sBB32sQ8xB") for n in range(_SHORT)]
+_URI_2024 = [struct.Struct(f"<{n}s32s32s32s") for n in range(_SHORT)]
+_TOKEN, _TOKEN_2022 = P.TOKEN, P.TOKEN_2022
+_TOKEN_RAW, _TOKEN_2022_RAW = bytes(P.pk(P.TOKEN)), bytes(P.pk(P.TOKEN_2022))
+_pubkey = Pubkey.from_bytes
+
+
+def decode_create_event(buf: bytes, signature: str, slot: int, seq: int, ctx: EventContext = NO_CONTEXT) -> Launch:
+    """The 2024 and the 2.0.0 layouts with short strings in three reads; anything else, or anything odd (a read
+    past the end, a string that is not UTF-8), goes to `_decode_create_any`: every vintage, or the error."""
+    try:
+        n1, name, n2 = _NAME[buf[8]].unpack_from(buf, 8)  # picked by the length's low byte: n1 must be that byte
+        if n1 >= _SHORT:
+            return _decode_create_any(buf, signature, slot, seq, ctx)
+        symbol, n3 = _SYMBOL[n2].unpack_from(buf, 16 + n1)
+        off = 20 + n1 + n2
+        rest = len(buf) - off - n3
+        if rest >= _CREATE_CURRENT_REST:
+            (uri, mint, curve, user, creator_raw, ts, vtok, vsol, rtok, supply, token_raw, mayhem, cashback,
+             quote_raw, vq, holder) = _URI_CURRENT[n3].unpack_from(buf, off)
+        elif rest == _CREATE_2024_REST:
+            uri, mint, curve, user = _URI_2024[n3].unpack_from(buf, off)
+        else:
+            return _decode_create_any(buf, signature, slot, seq, ctx)
+        name, symbol, uri = name.decode(), symbol.decode(), uri.decode()
+    except (struct.error, IndexError, UnicodeDecodeError):
+        return _decode_create_any(buf, signature, slot, seq, ctx)
+    # The mint is new: encoded and cached without a lookup (the creator's buy, usually in the same transaction, and
+    # the trades after it will hit). The bonding curve is met again only at completion: encoded, not cached.
+    user_s = _cached(user) or b58_new(user)
+    if rest == _CREATE_2024_REST:
+        return make_launch("pumpfun", signature, slot, b58_new(mint), str(_pubkey(curve)), user_s, name, symbol, uri,
+                           _TOKEN_2022 if ctx.ix_name == "create_v2" else _TOKEN, WSOL, user_s, 0, 0, 0, 0, 0, False,
+                           seq)
+    if (mayhem | cashback | holder) > 1:
+        raise DecodeError("CreateEvent: invalid bool")
+    if quote_raw == ZERO32 or quote_raw == WSOL_RAW:
+        quote = WSOL
+    else:
+        quote, vsol = b58(quote_raw), vq  # quote-side reserves of a non-SOL coin (quote-mint units)
+    creator = user_s if creator_raw == user else _cached(creator_raw) or b58_new(creator_raw)
+    token_program = _TOKEN_2022 if token_raw == _TOKEN_2022_RAW else _token_program(token_raw)
+    return make_launch("pumpfun", signature, slot, b58_new(mint), str(_pubkey(curve)), creator, name, symbol, uri,
+                       token_program, quote, user_s, ts, vtok, vsol, rtok, supply, mayhem == 1, seq)
+
+
+def _token_program(raw: bytes) -> str:
+    return _TOKEN if raw == ZERO32 or raw == _TOKEN_RAW else b58(raw)
 
 
 def _create_strings(buf: bytes) -> tuple[str, str, str, int]:
@@ -63,7 +123,8 @@ def _create_strings(buf: bytes) -> tuple[str, str, str, int]:
         raise DecodeError("CreateEvent: a string is not UTF-8") from None
 
 
-def decode_create_event(buf: bytes, signature: str, slot: int, seq: int, ctx: EventContext = NO_CONTEXT) -> Launch:
+def _decode_create_any(buf: bytes, signature: str, slot: int, seq: int, ctx: EventContext) -> Launch:
+    """Every vintage, field by field up to where the payload ends; the errors of malformed payloads."""
     what = "CreateEvent"
     name, symbol, uri, off = _create_strings(buf)
     rest = len(buf) - off
@@ -76,10 +137,9 @@ def decode_create_event(buf: bytes, signature: str, slot: int, seq: int, ctx: Ev
             quote = WSOL
         else:
             quote, vsol = b58(quote_raw), vq  # quote-side reserves of a non-SOL coin (quote-mint units)
-        token_program = P.TOKEN if token_raw == ZERO32 else _cached(token_raw) or b58(token_raw)
-        return make_launch("pumpfun", signature, slot, b58(mint), b58(curve),
-                           _cached(creator_raw) or b58(creator_raw), name, symbol, uri, token_program, quote,
-                           _cached(user) or b58(user), ts, vtok, vsol, rtok, supply, mayhem == 1, seq)
+        token_program = P.TOKEN if token_raw == ZERO32 else b58(token_raw)
+        return make_launch("pumpfun", signature, slot, b58(mint), b58(curve), b58(creator_raw), name, symbol, uri,
+                           token_program, quote, b58(user), ts, vtok, vsol, rtok, supply, mayhem == 1, seq)
     if rest < 96:
         raise DecodeError(f"{what}: truncated: need mint, bonding_curve, user at offset {off}, have {rest} bytes")
     mint, curve, user = _CREATE_KEYS.unpack_from(buf, off)
@@ -113,36 +173,57 @@ _TRADE_VOLUME = Run("B", "Q", "Q", "Q", "q")                # track_volume, uncl
 _TRADE_EXTRAS = Run("B", "Q", "Q", "Q", "Q")                # mayhem_mode, cashback bps/amount, buyback bps/fee
 _TRADE_QUOTE = Run("32s", "Q", "Q", "Q", "Q", "Q")          # quote_mint, quote_amount, v/r quote reserves, holder x2
 _SHAREHOLDER_SIZE = 34                                       # address pubkey + share_bps u16
-# The 2.0.0 layout in three reads: head + fees + volume + ix_name length (@8..@262); mayhem .. buyback + the
-# shareholder count; the quote section after the shareholders.
-_TRADE_FULL_A = struct.Struct("<32sQQB32sqQQQQ" "32sQQ32sQQ" "BQQQq" "I")
-_TRADE_FULL_B = struct.Struct("<BQQQQ" "I")
-_TRADE_FULL_C = struct.Struct("<32sQQQQQ")
-_IX_NAME_AT = 8 + _TRADE_FULL_A.size                         # @262
+# The 2.0.0 layout in two reads. @8 .. @262: the 2024 head, fee_recipient (skipped), fee bps, fee, creator, its bps
+# and fee, track_volume, the volume fields (skipped), ix_name's length. Then, by ix_name length: ix_name, mayhem_mode,
+# cashback/buyback (skipped), the shareholder count and, right after it when there are no shareholders (else one
+# more read), quote_mint, quote_amount, v/r quote reserves, holder rewards (skipped).
+_TRADE_2024_SIZE = 8 + _TRADE_HEAD.size                      # 129
+_TRADE_CURRENT_A = struct.Struct("<32sQQB32sqQQQQ" "32xQQ32sQQ" "B32x" "I")
+_IX_NAME_AT = 8 + _TRADE_CURRENT_A.size                      # @262
+_TRADE_CURRENT_B = [struct.Struct(f"<{n}sB32xI32sQQQ16x") for n in range(64)]
+_TRADE_QUOTE_AFTER = struct.Struct("<32sQQQ16x")
+_QUOTE_AT = 1 + 32 + 4                                       # after ix_name: mayhem .. shareholder count
 
 
 def decode_trade_event(buf: bytes, signature: str, slot: int, seq: int, ctx: EventContext = NO_CONTEXT) -> Trade:
+    """The 2024 and the 2.0.0 layouts (ix_name under 64 bytes) in one or two reads; anything else, or anything odd,
+    goes to `_decode_trade_any`: every vintage, or the error."""
     n = len(buf)
     if n > _IX_NAME_AT:
-        try:  # the current layout, whole; anything else (or anything odd) goes to the field-by-field walk
-            (mint, sol, tokens, is_buy, user, ts, vsol, vtok, rsol, rtok, _fee_recipient, fee_bps, fee, creator_raw,
-             creator_bps, creator_fee, track, _, _, _, _, name_len) = _TRADE_FULL_A.unpack_from(buf, 8)
-            off = _IX_NAME_AT + name_len
-            mayhem, _, _, _, _, holders = _TRADE_FULL_B.unpack_from(buf, off)
-            quote_raw, q_amount, vq, rq, _, _ = _TRADE_FULL_C.unpack_from(buf, off + 37 + holders * _SHAREHOLDER_SIZE)
-            ix_name = buf[_IX_NAME_AT:off].decode()
-        except (struct.error, UnicodeDecodeError):
+        try:
+            (mint, sol, tokens, is_buy, user, ts, vsol, vtok, rsol, rtok, fee_bps, fee, creator, creator_bps,
+             creator_fee, track, name_len) = _TRADE_CURRENT_A.unpack_from(buf, 8)
+            ix_name, mayhem, holders, quote_raw, q_amount, vq, rq = \
+                _TRADE_CURRENT_B[name_len].unpack_from(buf, _IX_NAME_AT)
+            if holders:
+                quote_raw, q_amount, vq, rq = _TRADE_QUOTE_AFTER.unpack_from(
+                    buf, _IX_NAME_AT + name_len + _QUOTE_AT + holders * _SHAREHOLDER_SIZE)
+            ix_name = ix_name.decode()
+        except (struct.error, IndexError, UnicodeDecodeError):
             pass
         else:
-            if is_buy <= 1 and track <= 1 and mayhem <= 1 and name_len <= MAX_STRING:
+            if is_buy <= 1 and track <= 1 and mayhem <= 1:
                 if quote_raw == ZERO32 or quote_raw == WSOL_RAW:
                     quote_mint, q_amount = WSOL, sol
                 else:
                     quote_mint, vsol, rsol = b58(quote_raw), vq, rq
-                return make_trade("pumpfun", signature, slot, _cached(mint) or b58(mint), "buy" if is_buy else "sell",
-                                  sol, tokens, _cached(user) or b58(user), quote_mint, q_amount, ts, vsol, vtok, rsol,
-                                  rtok, fee, fee_bps, _cached(creator_raw) or b58(creator_raw), creator_fee,
-                                  creator_bps, "", ix_name or ctx.ix_name, seq)
+                return make_trade("pumpfun", signature, slot, _cached(mint) or b58_new(mint),
+                                  "buy" if is_buy else "sell", sol, tokens, _cached(user) or b58_new(user), quote_mint,
+                                  q_amount, ts, vsol, vtok, rsol, rtok, fee, fee_bps,
+                                  _cached(creator) or b58_new(creator), creator_fee, creator_bps, "",
+                                  ix_name or ctx.ix_name, seq)
+    elif n == _TRADE_2024_SIZE:
+        mint, sol, tokens, is_buy, user, ts, vsol, vtok, rsol, rtok = _TRADE_HEAD.unpack_from(buf, 8)
+        if is_buy <= 1:
+            return make_trade("pumpfun", signature, slot, _cached(mint) or b58_new(mint), "buy" if is_buy else "sell",
+                              sol, tokens, _cached(user) or b58_new(user), WSOL, sol, ts, vsol, vtok, rsol, rtok, 0, 0,
+                              "", 0, 0, "", ctx.ix_name, seq)
+    return _decode_trade_any(buf, signature, slot, seq, ctx)
+
+
+def _decode_trade_any(buf: bytes, signature: str, slot: int, seq: int, ctx: EventContext) -> Trade:
+    """Every vintage: the 2024 head, then field by field up to where the payload ends; the errors of malformed ones."""
+    n = len(buf)
     if n < 129:
         raise DecodeError(f"TradeEvent too short: {n} bytes (the 2024 layout has 129)")
     mint, sol, tokens, is_buy, user, ts, vsol, vtok, rsol, rtok = _TRADE_HEAD.unpack_from(buf, 8)

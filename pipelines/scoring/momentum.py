@@ -85,8 +85,9 @@ class ScoreBreakdown:
     gate: str = ""                                # why the score is forced to 0 ("unsafe", "complete", ...)
 
     def top(self, n: int = 3) -> list[str]:
-        drive = [(v, k) for k, v in self.components.items() if k in DRIVE_WEIGHTS]
-        return [k for v, k in sorted(drive, key=lambda kv: (-kv[0], kv[1]))[:n]]
+        """The n largest drive components' names, largest first (equal shares by name)."""
+        drive = sorted([(-v, k) for k, v in self.components.items() if k in DRIVE_WEIGHTS])
+        return [k for _, k in drive[:n]]
 
 
 def entropy_factor(entropy_bits: float, trades: int, threshold: float) -> float:

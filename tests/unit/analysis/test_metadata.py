@@ -91,3 +91,29 @@ def test_display_handles_anything():
     assert display("a\u2028b\u00a0c") == "a b c"                        # line separator and NBSP
     assert problems(name="a\u2028b") == (P + "control_chars",)          # a line break inside a log line
     assert display("\U000F0000priv") == "priv"                          # private use dropped
+
+
+def _ascii_display(text: str, limit: int) -> str:
+    """What the display rules say for ASCII: NULs trailing removed, controls (C0, DEL) become spaces,
+    whitespace runs collapse to one space, ends trimmed, then cut with an ellipsis."""
+    text = text.rstrip("\x00")
+    clean = " ".join("".join(" " if c < " " or c == "\x7f" else c for c in text).split())
+    return clean if len(clean) <= limit else clean[:max(limit - 1, 0)] + "\u2026"
+
+
+def test_ascii_names_take_the_short_path_to_the_same_rules():
+    from hypothesis import given, settings, strategies as st
+
+    ascii_text = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=48)
+
+    @settings(max_examples=300, deadline=None)
+    @given(ascii_text, st.integers(0, 40))
+    def check(text, limit):
+        assert display(text, limit) == _ascii_display(text, limit)
+        has_control = any(c < " " or c == "\x7f" for c in text.rstrip("\x00"))
+        assert (P + "control_chars" in problems(name=text)) == has_control
+
+    check()
+    assert display("\x1b[31m  RUG\t\tNOW\x00\x00") == "[31m RUG NOW"
+    assert problems(uri="https://x.io/a\u2003b") == (P + "uri_malformed",)    # an em space is whitespace too
+    assert problems(uri="https://x.io/a\x1cb") == (P + "control_chars", P + "uri_malformed")

@@ -252,3 +252,20 @@ def test_refresh_reads_only_the_wanted_tokens():
     keep = {curves[1].mint, curves[3].mint}
     assert {f.mint for f in shard.refresh(20.0, wanted=keep.__contains__)} == keep
     assert shard.refresh(20.0, wanted=keep.__contains__) == [f for f in shard.refresh(20.0) if f.mint in keep]
+
+
+def test_states_read_later_give_what_ingest_and_refresh_give_now():
+    # apply_states + features_for is ingest with the read deferred: a state no event touched since reads the
+    # same at the same `now`, so a host may pick which ones to read (the backtester reads the wanted ones).
+    curves, events = market(3, 4)
+    a, b = ShardCore(AnalysisConfig()), ShardCore(AnalysisConfig())
+    assert a.ingest(events, 100.0) == b.features_for(b.apply_states(events, 100.0), 100.0)
+    assert a.refresh(103.0) == b.features_for(b.refresh_states(103.0), 103.0)
+    states = b.refresh_states(104.0)
+    assert list(states) == [c.mint for c in reversed(curves)]     # most recently active first, as refresh
+    late = b.apply_states([curves[0].buy_sol(key(), SOL)], 104.0)  # one token moves on after the refresh
+    states.update(late)
+    read = b.features_for(states, 104.0, wanted=lambda mint, st: mint != curves[1].mint)
+    assert [f.mint for f in read] == [curves[2].mint, curves[0].mint]
+    assert read[0] == a.refresh(104.0)[0]                          # untouched: as if read at the refresh
+    assert read[1].trades == 5                                     # touched: its newest state
