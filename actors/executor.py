@@ -63,9 +63,11 @@ class Executor:
         self.in_flight = 0
         self.counts: dict[str, int] = {}
         self.detect_to_send_ms: list[float] = []
+        self.detect_to_send_at: list[float] = []     # when each was detected (benchmarks split off the warm-up)
         loop = asyncio.get_event_loop()
         self._reconcile = loop.create_task(self._reconcile_on_start())
         self._static = None if self.clock.replay else loop.create_task(self._static_loop())
+        self._warm = loop.create_task(self.peers.warm(names.LEDGER, names.RISK, names.POSITIONS))   # first snipe
 
     async def _static_loop(self) -> None:
         """Global and the fee configs re-read every 20 s, inside the reader's 60 s cache: an entry never pays
@@ -167,7 +169,8 @@ class Executor:
         count_orders((claimed,))
         if detected_at:
             self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
-            del self.detect_to_send_ms[:-10_000]
+            self.detect_to_send_at.append(detected_at)
+            del self.detect_to_send_ms[:-10_000], self.detect_to_send_at[:-10_000]
             tally().observe("detect_to_send_ms", self.detect_to_send_ms[-1], strategy=opp.strategy)
         if self.mode == "dry_run":
             await self._fail(order, "dry_run")
@@ -378,6 +381,10 @@ class Executor:
         """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""
         from actors.metrics import snapshot
         return snapshot()
+
+    def detect_to_send_samples(self) -> list[tuple[float, float]]:
+        """(detected at, detect-to-send ms) of the latest entries, oldest first."""
+        return list(zip(self.detect_to_send_at, self.detect_to_send_ms))
 
     def ping(self) -> str:
         return names.incarnation()

@@ -132,7 +132,8 @@ class Ingest:
         self.recorder = self._open_recorder()
         self._tasks = [loop.create_task(self.stream.run())] if self.ws_urls else []
         if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
-            self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop())]
+            self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop()),
+                            loop.create_task(self.peers.warm(names.ORCHESTRATOR, names.LEDGER))]
         if self.recorder is not None:
             self._tasks.append(loop.create_task(self._record_loop()))
         self._tasks += [loop.create_task(self._shard_sender(i)) for i in range(n_shards)]

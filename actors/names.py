@@ -43,6 +43,24 @@ class Peers:
             handle = self._handles[name] = ray.get_actor(name, namespace=self.namespace)
         return handle
 
+    async def warm(self, *names: str, within_s: float = 30.0) -> set[str]:
+        """Look up and ping each peer once, in the background of an actor's start, so the first real call on the
+        decision path (the first snipe) pays no name lookup or connection setup. A peer not started yet is
+        retried for `within_s`; returns the names reached."""
+        import asyncio
+        import time
+        deadline, left = time.monotonic() + within_s, set(names)
+        while left and time.monotonic() < deadline:
+            for name in sorted(left):
+                try:
+                    await self(name).ping.remote()
+                    left.discard(name)
+                except Exception:        # not created yet (or restarting): next round
+                    self._handles.pop(name, None)
+            if left:
+                await asyncio.sleep(0.5)
+        return set(names) - left
+
 
 def incarnation() -> str:
     """Which worker process this actor runs in: it changes when the actor is restarted (what ping returns)."""

@@ -67,6 +67,8 @@ class Orchestrator:
         if not self.clock.replay:
             self._loop = asyncio.get_event_loop().create_task(self._run_loop())
             self._capital = asyncio.get_event_loop().create_task(self._capital_loop())
+            self._warm = asyncio.get_event_loop().create_task(
+                self.peers.warm(names.RISK, names.EXECUTOR, names.POSITIONS))   # before the first snipe
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n

@@ -18,6 +18,9 @@ class SimnetHost:
         self.cfg = cfg
         self.sn = None
         self.market = None
+        # the embedded chain stands in for the network: on a shared machine the trading path goes first
+        from actors import priority
+        priority.apply("simnet", cfg.ray.background_nice)
 
     async def start(self) -> dict:
         from simnet.bank import Bank

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
+from pipelines.wire import slot_twin
+
 
 def positional_builder(cls: type, names: tuple[str, ...]) -> Callable:
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -54,18 +56,3 @@ def positional_builder(cls: type, names: tuple[str, ...]) -> Callable:
     build = ns["build"]
     build.__qualname__ = build.__name__ = f"build_{cls.__name__}"
     return build
-
-
-def slot_twin(cls: type) -> type | None:
-    """A mutable class with cls's exact instance layout, or None if Python would not let an instance of it become
-    a cls (checked here, once, rather than discovered on the hot path)."""
-    slots = cls.__dict__.get("__slots__")
-    if cls.__bases__ != (object,) or not isinstance(slots, tuple) or any(s.startswith("__") for s in slots):
-        return None
-    twin = type(f"_{cls.__name__}Slots", (), {"__slots__": slots, "__module__": cls.__module__})
-    try:
-        probe = object.__new__(twin)
-        probe.__class__ = cls
-    except TypeError:
-        return None
-    return twin

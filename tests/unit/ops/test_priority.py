@@ -12,6 +12,7 @@ from pipelines.config import load_config
 def test_which_components_are_background():
     assert priority.is_background("analyzer_shard_3") and priority.is_background("momentum_engine")
     assert priority.is_background("control_plane") and priority.is_background("supervisor")
+    assert priority.is_background("simnet")
     for hot in ("ingest", "orchestrator", "risk_supervisor", "executor", "position_tracker", "ledger", "rpc_pool"):
         assert not priority.is_background(hot)
 
@@ -32,6 +33,7 @@ tids = os.listdir(f"/proc/{{os.getpid()}}/task")
 assert len(tids) == 2
 deltas = sorted({{os.getpriority(os.PRIO_PROCESS, int(t)) - before for t in tids}})
 stop.set()
+assert gc.get_threshold()[0] == priority.GC_GEN0_THRESHOLD          # every actor, hot or background
 print(",".join(map(str, deltas)), applied, gc.get_freeze_count())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
