@@ -34,6 +34,8 @@ assert len(tids) == 2
 deltas = sorted({{os.getpriority(os.PRIO_PROCESS, int(t)) - before for t in tids}})
 stop.set()
 assert gc.get_threshold()[0] == priority.GC_GEN0_THRESHOLD          # every actor, hot or background
+import sys
+assert (sys.getswitchinterval() == priority.HOT_SWITCH_INTERVAL_S) == (not priority.is_background({component!r}))
 print(",".join(map(str, deltas)), applied, gc.get_freeze_count())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
