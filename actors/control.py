@@ -71,7 +71,9 @@ def resolve_token(cfg: Config, env) -> tuple[str, str]:
             return existing, str(path)
     except FileNotFoundError:
         pass
-    token = secrets.token_urlsafe(32)
+    # hex, not urlsafe: a urlsafe token starts with "-" one time in 64, and `launchray status --token -x...`
+    # then reads it as an option
+    token = secrets.token_hex(32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
