@@ -60,12 +60,13 @@ class Executor:
                 tip_lamports=ex.jito_tip_lamports, cu_limit=ex.compute_unit_limit,
                 cu_price=ex.priority_fee_micro_lamports, simulate=ex.simulate_before_send,
                 confirm_timeout_s=ex.confirm_timeout_s)
-        self.in_flight = 0
+        self.in_flight = 0          # entries being executed
+        self.active = 0             # entries and exits being executed (what a graceful shutdown waits for)
         self.counts: dict[str, int] = {}
         self.detect_to_send_ms: list[float] = []
         self.detect_to_send_at: list[float] = []     # when each was detected (benchmarks split off the warm-up)
         loop = asyncio.get_event_loop()
-        self._reconcile = loop.create_task(self._reconcile_on_start())
+        self._reconcile = loop.create_task(self._reconcile_open_orders())
         self._static = None if self.clock.replay else loop.create_task(self._static_loop())
         self._warm = loop.create_task(self.peers.warm(names.LEDGER, names.RISK, names.POSITIONS))   # first snipe
 
@@ -82,8 +83,19 @@ class Executor:
     def _count(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
 
-    # --- start-up reconciliation ----------------------------------------------------------------------------
-    async def _reconcile_on_start(self) -> None:
+    # --- reconciliation (on start, and at a graceful shutdown) -----------------------------------------------
+    async def drain(self, timeout_s: float | None = None) -> dict:
+        """Graceful shutdown, after entries stopped: wait for the orders in flight (up to the confirmation
+        timeout), then reconcile what is still open with the chain, so the ledger flushed next matches the
+        wallet (a sell that landed while we waited is booked now, not at the next start)."""
+        deadline = time.time() + (self.cfg.execution.confirm_timeout_s if timeout_s is None else timeout_s)
+        while self.active and time.time() < deadline:
+            await asyncio.sleep(0.1)
+        if not self.clock.replay:
+            await self._reconcile_open_orders()
+        return {"active": self.active, "open_orders": len(await self.ledger.open_orders.remote())}
+
+    async def _reconcile_open_orders(self) -> None:
         try:
             orders = await self.ledger.open_orders.remote()
             if not orders:
@@ -130,10 +142,12 @@ class Executor:
         """`launch` (+ `creator_trade`, the last trade of its create transaction): a sniper entry, whose curve is
         planned on without an account read."""
         self.in_flight += 1
+        self.active += 1
         try:
             return await self._entry(opp, reservation, detected_at, launch, creator_trade)
         finally:
             self.in_flight -= 1
+            self.active -= 1
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch=None,
                      creator_trade=None) -> dict:
@@ -185,6 +199,13 @@ class Executor:
 
     # --- exits -----------------------------------------------------------------------------------------------
     async def execute_exit(self, signal: ExitSignal) -> dict:
+        self.active += 1
+        try:
+            return await self._exit(signal)
+        finally:
+            self.active -= 1
+
+    async def _exit(self, signal: ExitSignal) -> dict:
         positions = self.peers(names.POSITIONS)
         pos = await positions.get.remote(signal.mint)
         if pos is None or not pos.is_open:        # nothing to sell: no chain read for it

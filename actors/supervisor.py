@@ -227,6 +227,13 @@ class Supervisor:
             await ingest.stop.remote()
         if orch is not None:
             await orch.stop.remote()       # waits for its in-flight actions, then exports its spans
+        exe = self.handles.get(names.EXECUTOR)
+        if exe is not None:         # orders in flight land (or not) and are booked before the ledger is flushed
+            try:
+                report["executor"] = await asyncio.wait_for(
+                    exe.drain.remote(), timeout=self.cfg.execution.confirm_timeout_s + 15)
+            except Exception as exc:   # an executor that cannot answer: its open orders reconcile at next start
+                log.warning("executor drain: %s", type(exc).__name__)
         await self._flush_telemetry()
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:
