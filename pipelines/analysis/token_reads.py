@@ -50,6 +50,10 @@ def _int_property(i: int):
     return property(lambda self: self.ints[i])
 
 
+def _real_property(i: int):
+    return property(lambda self: self.reals[i])
+
+
 class TokenReads:
     """Reads over TokenState's slots (p, mint, creator, venue, token_program, symbol, pool, meta_problems,
     ints, reals, cnt, owners, buf)."""
@@ -68,13 +72,8 @@ class TokenReads:
     rsol = _int_property(RSOL)
     rtok = _int_property(RTOK)
 
-    @property
-    def first_seen(self) -> float:
-        return self.reals[FIRST_SEEN]
-
-    @property
-    def last_active(self) -> float:
-        return self.reals[LAST_ACTIVE]
+    first_seen = _real_property(FIRST_SEEN)
+    last_active = _real_property(LAST_ACTIVE)
 
     @property
     def price(self) -> float:
@@ -90,9 +89,7 @@ class TokenReads:
         v = self.ints[INIT_LIQ]
         return None if v < 0 else v
 
-    @property
-    def peak_price(self) -> float:
-        return self.reals[PEAK_PRICE]
+    peak_price = _real_property(PEAK_PRICE)
 
     @property
     def lp_burned(self) -> float | None:
@@ -110,17 +107,9 @@ class TokenReads:
             return self.ints[SUPPLY]
         return PUMP_TOKEN_TOTAL_SUPPLY if self.venue in CURVE_VENUES else 0
 
-    @property
-    def dev_bought(self) -> int:
-        return self.ints[DEV_BOUGHT]
-
-    @property
-    def dev_sold(self) -> int:
-        return self.ints[DEV_SOLD]
-
-    @property
-    def dev_sold_lamports(self) -> int:
-        return self.ints[DEV_SOLD_LAMPORTS]
+    dev_bought = _int_property(DEV_BOUGHT)
+    dev_sold = _int_property(DEV_SOLD)
+    dev_sold_lamports = _int_property(DEV_SOLD_LAMPORTS)
 
     @property
     def dev_sell_share(self) -> float:
