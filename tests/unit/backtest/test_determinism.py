@@ -2,26 +2,10 @@
 committed simnet recording (data/sample), the one the README's example uses."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from pipelines.backtest.engine import BacktestEngine
-from pipelines.backtest.market import ChainFees
 from pipelines.backtest.report import build_report, fingerprint
 from pipelines.config import config_with, load_config
 from pipelines.fills import LatencyModel
-from pipelines.recording import load_recording
-
-SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
-
-
-@pytest.fixture(scope="module")
-def sample():
-    if not SAMPLE.exists():
-        pytest.skip("data/sample is missing")
-    rec = load_recording(SAMPLE)
-    return rec, ChainFees.from_meta(rec.meta, rec.events)
 
 
 def backtest(sample, cfg=None, latency=None, seed=0):

@@ -4,17 +4,13 @@ ranking, must give the same trades, fills, orders, equity and counts. Run on the
 limits loosened so that it trades a lot (momentum and sniper entries, every exit kind, open positions)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from pipelines.backtest.engine import BacktestEngine
-from pipelines.backtest.market import ChainFees
 from pipelines.config import config_with, load_config
 from pipelines.fills import LatencyModel
-from pipelines.recording import load_recording
 
-SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 LOOSE = {"risk": {"consecutive_loss_pause": 100_000, "max_open_positions": 50, "token_cooldown_s": 0.0,
                   "starting_capital_sol": 1000.0, "max_concentration": 1.0},
          "scoring": {"min_score": 0.3, "rug_probability_max": 0.95, "win_probability_scale": 1.0}}
@@ -27,14 +23,6 @@ class ReadsEverything(BacktestEngine):
 
 def _outcome(r) -> tuple:
     return (r.closed, r.open, r.fills, sorted(r.orders.items()), r.sells, r.equity, r.counts, r.entry_scores)
-
-
-@pytest.fixture(scope="module")
-def sample():
-    if not SAMPLE.exists():
-        pytest.skip("data/sample is missing")
-    rec = load_recording(SAMPLE)
-    return rec, ChainFees.from_meta(rec.meta, rec.events)
 
 
 @pytest.mark.parametrize("changes, latency, shards", [
