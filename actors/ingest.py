@@ -205,7 +205,7 @@ class Ingest:
             events, truncated = self.core.decode_batch(batch)
             await self._dispatch(events, received_at)
             for sig in truncated:
-                self.stream._spawn(self.stream.fetch(sig, None, time.time()))
+                self.stream.fetch_later(sig)
 
     async def _dispatch(self, events: list, received_at: float = 0.0) -> None:
         if not events:

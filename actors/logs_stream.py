@@ -161,6 +161,10 @@ class LogsStream:
         else:
             self.on_logs(sig, slot, logs, recv)
 
+    def fetch_later(self, sig: str) -> None:
+        """Read a transaction whose logs came cut off (retried in the background, its events to on_events)."""
+        self._spawn(self.fetch(sig, None, time.time()))
+
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

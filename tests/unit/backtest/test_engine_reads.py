@@ -4,7 +4,6 @@ ranking, must give the same trades, fills, orders, equity and counts. Run on the
 limits loosened so that it trades a lot (momentum and sniper entries, every exit kind, open positions)."""
 from __future__ import annotations
 
-
 import pytest
 
 from pipelines.backtest.engine import BacktestEngine
