@@ -62,6 +62,7 @@ class Executor:
                 confirm_timeout_s=ex.confirm_timeout_s)
         self.in_flight = 0          # entries being executed
         self.active = 0             # entries and exits being executed (what a graceful shutdown waits for)
+        self.closed = False         # drained (graceful shutdown): nothing new is sent
         self.counts: dict[str, int] = {}
         self.detect_to_send_ms: list[float] = []
         self.detect_to_send_at: list[float] = []     # when each was detected (benchmarks split off the warm-up)
@@ -88,6 +89,7 @@ class Executor:
         """Graceful shutdown, after entries stopped: wait for the orders in flight (up to the confirmation
         timeout), then reconcile what is still open with the chain, so the ledger flushed next matches the
         wallet (a sell that landed while we waited is booked now, not at the next start)."""
+        self.closed = True      # the Orchestrator has stopped: a call arriving now is late and is refused
         deadline = time.time() + (self.cfg.execution.confirm_timeout_s if timeout_s is None else timeout_s)
         while self.active and time.time() < deadline:
             await asyncio.sleep(0.1)
@@ -199,6 +201,9 @@ class Executor:
 
     # --- exits -----------------------------------------------------------------------------------------------
     async def execute_exit(self, signal: ExitSignal) -> dict:
+        if self.closed:     # the position stays open (reported at shutdown) and exits again after a restart
+            await self.peers(names.POSITIONS).exit_failed.remote(signal.mint)
+            return {"status": "refused", "reason": "shutting_down"}
         self.active += 1
         try:
             return await self._exit(signal)

@@ -129,6 +129,8 @@ class Orchestrator:
 
     async def _dispatch_now(self, now: float) -> None:
         """Launches, exits and manual trades start now, not at the next loop tick."""
+        if not self.running:     # stopped (graceful shutdown): nothing new starts after stop() waited
+            return
         if self.clock.replay:
             await self._replay_tick(now)
         else:
@@ -262,6 +264,14 @@ class Orchestrator:
     async def push_exits(self, signals: list[ExitSignal], now: float | None = None) -> int:
         """Exits from the PositionTracker, all queued, then dispatched now (ahead of every entry)."""
         now = self.clock.at(now)
+        if not self.running:
+            # After stop() nothing is dispatched (the Executor has drained): the tracker clears these exits'
+            # in-flight marks, so the positions are reported open and exit again after a restart.
+            positions = self.peers(names.POSITIONS)
+            for s in signals:
+                positions.exit_failed.remote(s.mint)
+            self._count("exits_after_stop", len(signals))
+            return 0
         pushed = sum(1 for s in signals if self.queue.push_exit(s))
         await self._dispatch_now(now)
         return pushed
@@ -292,6 +302,7 @@ class Orchestrator:
         self.sniper = Sniper(cfg.scoring, cfg.analysis, cfg.risk.blacklist)   # thresholds and blacklist
 
     async def stop(self) -> None:
+        """Graceful shutdown: the loop ends, nothing new is dispatched, the actions in flight finish."""
         self.running = False
         self.entries_enabled = False
         if self._tasks:

@@ -13,6 +13,7 @@ to the Orchestrator are awaited (they have run when the call returns).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 
@@ -57,6 +58,8 @@ class PositionTracker:
         self.watch = ExitWatch(self.book, cfg.exits, DEFAULT_SELL_FEE_BPS)
         self._fees_loaded = False
         self._dirty = bool(self.replayed)
+        self.monitoring = True          # False after stop_monitors (graceful shutdown): no exit fires
+        self._pushes: collections.deque = collections.deque(maxlen=256)   # exits pushed, not yet awaited
         self._task = asyncio.get_event_loop().create_task(self._housekeeping())
 
     @property
@@ -141,9 +144,15 @@ class PositionTracker:
         if not signals:
             return 0
         self._dirty = True
+        if not self.monitoring:      # shutting down: the exit is not sent, the position is reported open
+            for s in signals:
+                self.watch.exit_failed(s.mint)
+            return 0
         pushed = self.peers(names.ORCHESTRATOR).push_exits.remote(signals, self.clock.sent())
         if self.clock.replay:
             await pushed
+        else:
+            self._pushes.append(pushed)
         return len(signals)
 
     # --- operator / shutdown -------------------------------------------------------------------------------------
@@ -159,6 +168,20 @@ class PositionTracker:
                 await asyncio.sleep(0.2)
         self._persist()
         return [self._describe(p) for p in self.book.open_positions()]
+
+    async def stop_monitors(self) -> int:
+        """Graceful shutdown, after settle: no exit fires from here on (prices still mark the book), and the
+        exits already pushed have reached the Orchestrator, so its stop() waits for every one of them."""
+        self.monitoring = False
+        pending = list(self._pushes)
+        self._pushes.clear()
+        for ref in pending:
+            try:
+                await ref
+            except Exception as exc:     # an Orchestrator restarting: those exits fire again after restart
+                log.warning("exit push: %s", type(exc).__name__)
+        self._persist()
+        return len(pending)
 
     def _describe(self, p) -> dict:
         unreal = self.book.unrealized_lamports(p.mint, p.last_price, self.sell_fee_bps) if p.last_price > 0 else 0

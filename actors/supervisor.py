@@ -221,7 +221,8 @@ class Supervisor:
             await orch.stop_entries.remote()
         pos = self.handles.get(names.POSITIONS)
         if pos is not None:
-            report["open_positions"] = await pos.settle.remote(settle)
+            await pos.settle.remote(settle)
+            await pos.stop_monitors.remote()      # no exit fires from here on; those pushed reach the Orchestrator
         ingest = self.handles.get(names.INGEST)
         if ingest is not None:
             await ingest.stop.remote()
@@ -234,6 +235,8 @@ class Supervisor:
                     exe.drain.remote(), timeout=self.cfg.execution.confirm_timeout_s + 15)
             except Exception as exc:   # an executor that cannot answer: its open orders reconcile at next start
                 log.warning("executor drain: %s", type(exc).__name__)
+        if pos is not None:         # reported after the drain: an exit that landed during it is closed, not open
+            report["open_positions"] = await pos.settle.remote("report")
         await self._flush_telemetry()
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:

@@ -185,6 +185,7 @@ def test_live_mode_on_simnet_lands_real_trades_and_the_ledger_matches_balances(r
     buys = [f for f in fills if f.side is Side.BUY]
     sells = [f for f in fills if f.side is Side.SELL]
     assert buys and sells, f"{len(buys)} buys, {len(sells)} sells landed"
+    assert store.open_orders() == [], "a graceful shutdown leaves no order in flight"
     for f in fills:
         order = store.get_order(f.order_id)
         assert order.mode == "live" and order.state is OrderState.CONFIRMED and order.signature == f.signature
