@@ -34,7 +34,6 @@ from pipelines.wire import EventBatch, events_of
 
 log = logging.getLogger("launchray.ingest")
 
-FLUSH_S = 0.002
 MAX_BATCH = 2048
 MAX_INFLIGHT_PER_SHARD = 8
 MAX_SHARD_BATCH = 4096
@@ -121,6 +120,7 @@ class Ingest:
         self._wake = {i: asyncio.Event() for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
+        self._queued = asyncio.Event()   # set when the queue has notifications for the flusher
         self._running = True
         self.stream = LogsStream(
             self.core, self.ws_urls, self.programs, commitment=cfg.chain.commitment, timeout_s=cfg.rpc.timeout_s,
@@ -132,7 +132,8 @@ class Ingest:
         self.recorder = self._open_recorder()
         self._tasks = [loop.create_task(self.stream.run())] if self.ws_urls else []
         if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
-            self._tasks += [loop.create_task(self._flusher()), loop.create_task(self._checkpoint_loop()),
+            self._flush_task = loop.create_task(self._flusher())
+            self._tasks += [self._flush_task, loop.create_task(self._checkpoint_loop()),
                             loop.create_task(self.peers.warm(names.ORCHESTRATOR, names.LEDGER))]
         if self.recorder is not None:
             self._tasks.append(loop.create_task(self._record_loop()))
@@ -189,6 +190,7 @@ class Ingest:
         """An accepted notification, decoded with the others of its batch by the flusher."""
         if not self._queue:
             self._queue_since = recv
+            self._queued.set()
         self._queue.append((sig, slot, logs))
 
     async def _on_fetched(self, events: list, recv: float) -> None:
@@ -196,12 +198,19 @@ class Ingest:
 
     # --- decode + route ----------------------------------------------------------------------------------------
     async def _flusher(self) -> None:
-        while self._running:
-            await asyncio.sleep(FLUSH_S)
+        """Decodes as soon as a notification is queued (a launch waits for no timer); what arrives while a batch
+        is decoded and dispatched forms the next batch, so a burst is still decoded in batches. After stop() it
+        drains what is queued, then ends."""
+        while self._running or self._queue:
+            await self._queued.wait()
+            await asyncio.sleep(0)          # the notifications of this loop pass join the batch
+            self._queued.clear()
             if not self._queue:
                 continue
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             received_at, self._queue_since = self._queue_since, time.time()
+            if self._queue:
+                self._queued.set()
             events, truncated = self.core.decode_batch(batch)
             await self._dispatch(events, received_at)
             for sig in truncated:
@@ -311,6 +320,13 @@ class Ingest:
     async def stop(self) -> None:
         self._running = False
         await self.stream.close()
+        flusher = getattr(self, "_flush_task", None)
+        if flusher is not None and not flusher.done():    # what was received is decoded and routed, not dropped
+            self._queued.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(flusher), timeout=5.0)
+            except Exception as exc:
+                log.warning("ingest: final decode: %s", type(exc).__name__)
         if self.recorder is not None and not self.recorder.closed:
             try:
                 self.recorder.close()
