@@ -250,7 +250,8 @@ class Bank:
         view = Overlay(self.db)
         result, _, _ = self._run(tx, view, sig_verify=sig_verify, check_blockhash=not replace_recent_blockhash,
                                  check_status=False, seen=None)
-        return replace(result, landed=False)
+        post = {k: (None if rec is None else rec.to_account()) for k, rec in view.changes.items()}
+        return replace(result, landed=False, post_accounts=post)
 
     def process_bundle(self, txs: list) -> list[TxResult]:
         """Jito semantics: all land, in order, in this slot, or none does (no fees either).

@@ -40,6 +40,8 @@ class TxResult:
     landed: bool = False                       # committed to a block (fee charged), even if err is set
     return_data: tuple[str, bytes] | None = None
     compute_unit_price: int = 0                # micro-lamports per CU the tx paid
+    # simulations only: the accounts the transaction wrote, as it left them (None = closed)
+    post_accounts: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

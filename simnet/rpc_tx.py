@@ -170,6 +170,8 @@ def methods(node: RpcNode) -> dict:
             if not isinstance(accounts_cfg, dict) or not isinstance(accounts_cfg.get("addresses"), list):
                 raise invalid_params("Invalid params: missing field `addresses`.")
             addresses = [pubkey(a) for a in accounts_cfg["addresses"]]
+            if len(addresses) > _account_key_count(tx):
+                raise invalid_params(f"Too many accounts provided; max {_account_key_count(tx)}")
             enc = accounts_cfg.get("encoding") or "base64"
             if enc not in ("base64", "base64+zstd", "jsonParsed"):
                 raise invalid_params(f"Invalid encoding: {enc}")
@@ -262,12 +264,22 @@ def methods(node: RpcNode) -> dict:
 
 
 def _post_accounts(result, addresses, enc, node: RpcNode):
-    """The requested accounts as the simulation left them. The bank's TxResult does not carry post-simulation
-    state yet, and the current state would be a wrong answer, so say so rather than guess."""
-    post = getattr(result, "post_accounts", None)
-    if post is None:
-        raise invalid_params("simulateTransaction `accounts` is not supported by simnet yet "
-                             "(the bank does not report post-simulation account state)")
+    """The requested accounts as the simulation left them, like Agave: an account the transaction wrote as it
+    wrote it, any other as the bank holds it; every entry null when the simulation failed."""
+    if result.err is not None:
+        return [None] * len(addresses)
+    post = getattr(result, "post_accounts", None) or {}
     from .render import mint_decimals_from, ui_account
-    decimals = mint_decimals_from(node.bank.get_account)
-    return [ui_account(post.get(str(a)), enc, None, decimals) for a in addresses]
+
+    def account(key: str):
+        return post[key] if key in post else node.bank.get_account(key)
+    decimals = mint_decimals_from(account)
+    return [ui_account(account(str(a)), enc, None, decimals) for a in addresses]
+
+
+def _account_key_count(tx: VersionedTransaction) -> int:
+    """Static keys plus the addresses loaded from lookup tables (what `accounts.addresses` may not exceed)."""
+    msg = tx.message
+    loaded = sum(len(lk.writable_indexes) + len(lk.readonly_indexes)
+                 for lk in (getattr(msg, "address_table_lookups", None) or ()))
+    return len(msg.account_keys) + loaded

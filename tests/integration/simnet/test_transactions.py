@@ -164,9 +164,24 @@ async def test_simulate_transaction(sn, client):
                                                      {"encoding": "base64", "sigVerify": True}])
     assert body["error"]["code"] == -32003
 
-    _, body = await rpc(sn, "simulateTransaction", [base64.b64encode(bytes(tx)).decode(), {
-        "encoding": "base64", "accounts": {"addresses": [str(dest)], "encoding": "base64"}}])
-    assert body["error"]["code"] == -32602 and "not supported" in body["error"]["message"]   # no wrong answers
+    # accounts: what the simulation left in the accounts it wrote (1 SOL moved, 5,000 lamports fee for one
+    # signature), any other as the bank holds it; nothing persisted
+    bystander = funded(sn, 2.0).pubkey()
+
+    async def simulated_accounts(t, addresses):
+        _, body = await rpc(sn, "simulateTransaction", [base64.b64encode(bytes(t)).decode(), {
+            "encoding": "base64", "accounts": {"addresses": [str(a) for a in addresses], "encoding": "base64"}}])
+        return body
+    body = await simulated_accounts(tx, [dest, payer.pubkey(), bystander])
+    got = body["result"]["value"]["accounts"]
+    assert [a["lamports"] for a in got] == [SOL, 10 * SOL - SOL - 5000, 2 * SOL]
+    assert got[0]["owner"] == P.SYSTEM and got[0]["data"] == ["", "base64"] and got[0]["space"] == 0
+    assert sn.bank.get_balance(dest) == 0 and sn.bank.get_balance(payer.pubkey()) == 10 * SOL
+    failed_body = await simulated_accounts(bad, [dest, poor.pubkey()])
+    assert failed_body["result"]["value"]["err"] is not None
+    assert failed_body["result"]["value"]["accounts"] == [None, None]          # Agave: nulls for a failed run
+    too_many = await simulated_accounts(tx, [dest, payer.pubkey(), bystander, Keypair().pubkey()])
+    assert too_many["error"]["code"] == -32602 and "max 3" in too_many["error"]["message"]   # payer, dest, system
 
 
 async def test_signature_status_reaches_finalized(sn, client):
