@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import logging
 import time
+from typing import NamedTuple
 
 import ray
 
@@ -37,7 +38,16 @@ from pipelines.strategy_weights import StrategyWeights
 
 log = logging.getLogger("launchray.orchestrator")
 STATUS_TICKS = 2000    # loop periods the status percentiles cover (20 s at 10 ms)
-MAX_DETECTED = 4096   # detection times / create events kept for queued sniper entries
+MAX_DETECTED = 4096   # detections kept for queued sniper entries
+
+
+class Detection(NamedTuple):
+    at: float                  # when Ingest received the create notification (detect-to-send starts here)
+    launch: object             # the Launch event
+    creator_trade: object      # the last trade of its create transaction, or None
+
+
+NOT_DETECTED = Detection(0.0, None, None)
 
 
 @ray.remote(num_cpus=0)
@@ -61,9 +71,10 @@ class Orchestrator:
         self.tick_ms: list[float] = []
         self.counts: dict[str, int] = {}
         self.rejections: dict[str, int] = {}
-        self.detected_at: dict[str, float] = {}
         self.late_ticks: collections.deque = collections.deque(maxlen=1000)   # (wall time, period ms)
-        self.launch_of: dict[str, tuple] = {}   # mint -> (create event, its tx's last trade): sniper plans, no read
+        # queued sniper entries: mint -> when it was detected, its create event and its tx's last trade (the curve
+        # the Executor plans on without an account read)
+        self.detections: dict[str, Detection] = {}
         self.results: dict[str, dict] = {}
         self._tasks: set[asyncio.Task] = set()
         self._clock_pushed = float("-inf")
@@ -157,7 +168,8 @@ class Orchestrator:
 
     async def _enter(self, opp: Opportunity) -> None:
         # One trace per opportunity, from its detection (wall clock only: replay times are the recording's).
-        detected = 0.0 if self.clock.replay else self.detected_at.get(opp.mint, 0.0)
+        seen = self.detections.pop(opp.mint, None)
+        detected = 0.0 if self.clock.replay or seen is None else seen.at
         root = observe.start_trace("opportunity", detected or opp.created_at, {
             "opportunity.id": opp.id, "mint": opp.mint, "strategy": opp.strategy, "score": opp.score})
         parent = observe.traceparent(root)
@@ -177,10 +189,9 @@ class Orchestrator:
                 opp = dataclasses.replace(opp, trace_id=parent)
             self.in_flight += 1
             try:
-                launch, creator_trade = self.launch_of.get(opp.mint, (None, None)) if opp.strategy == "sniper" \
-                    else (None, None)
+                sniped = seen if seen is not None and opp.strategy == "sniper" else NOT_DETECTED
                 result = await self.peers(names.EXECUTOR).execute_entry.remote(
-                    opp, decision.reservation, self.detected_at.pop(opp.mint, 0.0), launch, creator_trade)
+                    opp, decision.reservation, sniped.at, sniped.launch, sniped.creator_trade)
                 self._count(f"entry_{result.get('status')}")
                 self.results[opp.id] = result
                 if len(self.results) > 1000:
@@ -189,8 +200,6 @@ class Orchestrator:
                 self.in_flight -= 1
                 self._signal(opp, True, decision.reason, root)   # after the send: logging is off the hot path
         finally:
-            self.detected_at.pop(opp.mint, None)   # a rejected or failed entry's too
-            self.launch_of.pop(opp.mint, None)
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
     @staticmethod
@@ -228,11 +237,10 @@ class Orchestrator:
             by_mint = {launch.mint: launch for launch in launches}
             trade_of = {t.mint: t for t in creator_trades}
             for opp in pushed:
-                self.detected_at[opp.mint] = received_at or now
-                self.launch_of[opp.mint] = (by_mint.get(opp.mint), trade_of.get(opp.mint))
-            for d in (self.detected_at, self.launch_of):   # opportunities that expired queued leave entries
-                while len(d) > MAX_DETECTED:
-                    d.pop(next(iter(d)))
+                self.detections[opp.mint] = Detection(received_at or now, by_mint.get(opp.mint),
+                                                      trade_of.get(opp.mint))
+            while len(self.detections) > MAX_DETECTED:    # opportunities that expired queued leave entries
+                self.detections.pop(next(iter(self.detections)))
         self._count("sniper_opportunities", len(pushed))
         if pushed:
             await self._dispatch_now(now)
