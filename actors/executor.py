@@ -32,7 +32,7 @@ from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
 from pipelines.config import Config
 from pipelines.fill_from_tx import fill_from_transaction
 from pipelines.fills import PaperFillModel, Rejection
-from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
+from pipelines.messages import Decision, ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
 from pipelines.orders import StaticChainView, reconcile_steps, transition
 
 log = logging.getLogger("launchray.executor")
@@ -139,6 +139,15 @@ class Executor:
             await self.peers(names.POSITIONS).exit_failed.remote(order.mint)
 
     # --- entries ---------------------------------------------------------------------------------------------
+    async def execute_approved(self, opp: Opportunity, decision: Decision, detected_at: float = 0.0,
+                               launch=None, creator_trade=None) -> dict:
+        """execute_entry for the RiskSupervisor's answer, passed by reference: the Orchestrator sends this call
+        with its approve_and_reserve, so the entry starts the moment the approval exists. A refusal returns
+        "rejected" with nothing done (nothing was reserved)."""
+        if not decision.approved or decision.reservation is None:
+            return {"status": "rejected", "reason": decision.reason}
+        return await self.execute_entry(opp, decision.reservation, detected_at, launch, creator_trade)
+
     async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0,
                             launch=None, creator_trade=None) -> dict:
         """`launch` (+ `creator_trade`, the last trade of its create transaction): a sniper entry, whose curve is

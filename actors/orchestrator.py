@@ -174,32 +174,37 @@ class Orchestrator:
             "opportunity.id": opp.id, "mint": opp.mint, "strategy": opp.strategy, "score": opp.score})
         parent = observe.traceparent(root)
         result: dict = {}
+        if parent:
+            opp = dataclasses.replace(opp, trace_id=parent)
+        sniped = seen if seen is not None and opp.strategy == "sniper" else NOT_DETECTED
+        self.in_flight += 1
         try:
             with observe.span("approve", parent):
-                decision = await self.peers(names.RISK).approve_and_reserve.remote(opp)
+                # The approval goes to the Executor by reference, sent with it: Ray hands the RiskSupervisor's
+                # answer to the Executor as soon as it comes, without waiting for a turn of this loop. A refusal
+                # comes back from the Executor as "rejected" with nothing done.
+                decision_ref = self.peers(names.RISK).approve_and_reserve.remote(opp)
+                result_ref = self.peers(names.EXECUTOR).execute_approved.remote(
+                    opp, decision_ref, sniped.at, sniped.launch, sniped.creator_trade)
+                decision = await decision_ref
             if not decision.approved:
                 self._signal(opp, False, decision.reason, root)
                 self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
+                result = await result_ref
                 if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
-                    self.results[opp.id] = {"status": "rejected", "reason": decision.reason}
-                result = {"status": "rejected", "reason": decision.reason}
+                    self.results[opp.id] = result
                 return
             self._count("approved")
-            if parent:
-                opp = dataclasses.replace(opp, trace_id=parent)
-            self.in_flight += 1
             try:
-                sniped = seen if seen is not None and opp.strategy == "sniper" else NOT_DETECTED
-                result = await self.peers(names.EXECUTOR).execute_entry.remote(
-                    opp, decision.reservation, sniped.at, sniped.launch, sniped.creator_trade)
+                result = await result_ref
                 self._count(f"entry_{result.get('status')}")
                 self.results[opp.id] = result
                 if len(self.results) > 1000:
                     self.results.pop(next(iter(self.results)))
             finally:
-                self.in_flight -= 1
                 self._signal(opp, True, decision.reason, root)   # after the send: logging is off the hot path
         finally:
+            self.in_flight -= 1
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
     @staticmethod
