@@ -32,6 +32,13 @@ HOT_SWITCH_INTERVAL_S = 0.0005
 BACKGROUND = ("analyzer_shard", "momentum_engine", "control_plane", "supervisor", "simnet")
 
 
+def ray_system_config(cfg) -> dict:
+    """Ray settings for a Ray that launchray starts itself: its worker processes at `ray.worker_niceness`
+    (Ray starts workers at nice 15 by default, which puts the decision path behind every other process on the
+    machine; the background actors still lower themselves by `ray.background_nice` from there)."""
+    return {"worker_niceness": cfg.ray.worker_niceness}
+
+
 def is_background(component: str) -> bool:
     return component.startswith(BACKGROUND)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def synthetic_events(n: int, mints: int = 2000) -> list:
+def synthetic_events(n: int, mints: int = 2000, tag: str = "bench") -> list:
     """Trade events shaped like the decoder's output (real field layout), spread over `mints` coins."""
     import random
 
@@ -44,7 +44,7 @@ def synthetic_events(n: int, mints: int = 2000) -> list:
         buy = rng.random() < 0.6
         sol = rng.randint(5_000_000, 900_000_000)
         tok = sol * vtok // vsol
-        out.append(Trade(venue="pumpfun", signature=f"bench{i}", slot=1000 + i // 50, mint=keys[i % mints],
+        out.append(Trade(venue="pumpfun", signature=f"{tag}{i}", slot=1000 + i // 50, mint=keys[i % mints],
                          side="buy" if buy else "sell", sol_amount=sol, token_amount=tok,
                          user=users[rng.randrange(len(users))], quote_mint="So11111111111111111111111111111111111111112",
                          quote_amount=sol, timestamp=1_700_000_000 + i // 50, virtual_sol_reserves=vsol + sol,
@@ -92,6 +92,8 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--launches-per-minute", type=float, default=120.0)
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds after start not counted in detect_to_send")
+    ap.add_argument("--ray-worker-niceness", type=int, default=None,
+                    help="override ray.worker_niceness (15 = Ray's own default) to compare")
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -100,7 +102,7 @@ def main() -> int:
     from actors.system import TradingSystem
     from pipelines.config import config_with, load_config
 
-    ray.init(address="local", num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False)
+    from actors.priority import ray_system_config
     tmp = Path(tempfile.mkdtemp(prefix="lr-bench-"))
     ns = f"lr-bench-{uuid.uuid4().hex[:6]}"
     cfg = config_with(load_config("sim", env={}), {
@@ -112,8 +114,14 @@ def main() -> int:
         "risk": {"starting_capital_sol": 10_000.0, "max_open_positions": 10_000, "max_portfolio_heat": 1.0,
                  "daily_loss_limit": 1.0, "drawdown_halt": 1.0, "consecutive_loss_pause": 10_000,
                  "max_concentration": 1.0}})
+    if args.ray_worker_niceness is not None:
+        cfg = config_with(cfg, {"ray": {"worker_niceness": args.ray_worker_niceness}})
+    # Ray started as `launchray run` starts it (worker priority included)
+    ray.init(address="local", num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False,
+             _system_config=ray_system_config(cfg))
     system = TradingSystem(cfg)
-    result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}}
+    result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]},
+                    "ray_worker_niceness": cfg.ray.worker_niceness}
     try:
         system.start()
         market_start = time.time()
@@ -142,11 +150,12 @@ def main() -> int:
         }
         # simnet's market stops first: it stands in for a chain that is not on this machine in production, and
         # its CPU is not the system's to measure (the figure with it running is reported beside)
-        events = synthetic_events(args.events)
-        metrics["ingest_events_per_s_market_running"] = round(measure_ingest(system, events))
+        # each measure with signatures of its own: the shards drop a signature they have seen (dedupe)
+        metrics["ingest_events_per_s_market_running"] = round(measure_ingest(
+            system, synthetic_events(args.events, tag="running")))
         ray.get(system.simnet.stop_market.remote())
         time.sleep(1.0)
-        metrics["ingest_events_per_s"] = round(measure_ingest(system, events))
+        metrics["ingest_events_per_s"] = round(measure_ingest(system, synthetic_events(args.events, tag="stopped")))
         result["metrics"] = metrics
         result["params"] = {"trace_file": str(tmp / "traces.jsonl"), "seconds": args.seconds, "events": args.events,
                             "launches_per_minute": args.launches_per_minute, "shards": system.n_shards}

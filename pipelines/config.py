@@ -79,6 +79,10 @@ class RayConfig(_Section):
     # nice increment of the background actors (analyzer shards, momentum, control plane, supervisor), so the
     # decision path (ingest, orchestrator, risk, executor, ledger) wins the CPU on a small machine; 0 = off
     background_nice: int = Field(10, ge=0, le=19)
+    # nice value of Ray's worker processes when launchray starts Ray itself (Ray's own default is 15, below the
+    # raylet and everything else on the machine): the decision path runs at it, the background actors at it +
+    # background_nice. Ignored when attaching to a running cluster (its `ray start` decides).
+    worker_niceness: int = Field(0, ge=0, le=19)
 
 
 class AnalysisConfig(_Section):

@@ -70,7 +70,9 @@ def main(args: argparse.Namespace) -> int:
         if cfg.ray.address:
             ray.init(address=cfg.ray.address, **kw)
         else:
-            ray.init(address="local", include_dashboard=cfg.ray.include_dashboard, **kw)
+            from actors.priority import ray_system_config
+            ray.init(address="local", include_dashboard=cfg.ray.include_dashboard,
+                     _system_config=ray_system_config(cfg), **kw)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     system = TradingSystem(cfg, args.shards)
