@@ -55,3 +55,8 @@ def test_a_background_actor_lowers_its_priority_and_a_hot_one_keeps_it():
 
 def test_the_default_profile_lowers_background_priority():
     assert 0 < load_config("sim", env={}).ray.background_nice <= 19
+
+
+def test_the_default_profile_runs_ray_workers_at_normal_priority():
+    cfg = load_config("sim", env={})
+    assert cfg.ray.worker_niceness == 0 and priority.ray_system_config(cfg) == {"worker_niceness": 0}
