@@ -79,6 +79,20 @@ def start_trace(name: str, start_ts: float = 0.0, attributes: Mapping | None = N
         return None
 
 
+def past_span(name: str, root, start_ts: float, end_ts: float, **attributes) -> None:
+    """A finished child of `root` for an interval that happened before it was known to be traced (e.g. the
+    create event's way from Ingest to the Orchestrator). Nothing when tracing is off or the times are unknown."""
+    if _tracer is None or root is None or not (0 < start_ts <= end_ts):
+        return
+    try:
+        from opentelemetry import trace
+        child = _tracer.start_span(name, context=trace.set_span_in_context(root), start_time=int(start_ts * 1e9),
+                                   attributes={k: v for k, v in attributes.items() if v is not None})
+        child.end(end_time=int(end_ts * 1e9))
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def traceparent(span) -> str:
     if span is None:
         return ""

@@ -45,6 +45,7 @@ class Detection(NamedTuple):
     at: float                  # when Ingest received the create notification (detect-to-send starts here)
     launch: object             # the Launch event
     creator_trade: object      # the last trade of its create transaction, or None
+    arrived: float = 0.0       # when it reached this actor (the trace's "deliver" span: decode, batch, Ray hop)
 
 
 NOT_DETECTED = Detection(0.0, None, None)
@@ -173,6 +174,8 @@ class Orchestrator:
         root = observe.start_trace("opportunity", detected or opp.created_at, {
             "opportunity.id": opp.id, "mint": opp.mint, "strategy": opp.strategy, "score": opp.score})
         parent = observe.traceparent(root)
+        if detected:
+            observe.past_span("deliver", root, detected, seen.arrived)
         result: dict = {}
         if parent:
             opp = dataclasses.replace(opp, trace_id=parent)
@@ -234,6 +237,7 @@ class Orchestrator:
                           creator_trades: list = ()) -> int:
         """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick.
         `creator_trades`: the last trade of each launch's own transaction (the curve the sniper plans on)."""
+        arrived = time.time()
         now = self.clock.at(now)
         if not self.sniper_enabled or not self.entries_enabled or self.paused:
             return 0
@@ -243,7 +247,7 @@ class Orchestrator:
             trade_of = {t.mint: t for t in creator_trades}
             for opp in pushed:
                 self.detections[opp.mint] = Detection(received_at or now, by_mint.get(opp.mint),
-                                                      trade_of.get(opp.mint))
+                                                      trade_of.get(opp.mint), arrived)
             while len(self.detections) > MAX_DETECTED:    # opportunities that expired queued leave entries
                 self.detections.pop(next(iter(self.detections)))
         self._count("sniper_opportunities", len(pushed))

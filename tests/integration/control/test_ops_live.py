@@ -201,8 +201,12 @@ def test_shutdown_exports_the_batched_spans(story):
     by_service = {}
     for s in trace:
         by_service.setdefault(s["service"], set()).add(s["name"])
-    assert by_service["launchray.orchestrator"] >= {"opportunity", "approve"}
+    assert by_service["launchray.orchestrator"] >= {"opportunity", "deliver", "approve"}
     assert by_service["launchray.executor"] >= {"quote", "intent", "fill"}
+    # the create event's way from Ingest to the Orchestrator: from the detection the trace starts at, ending before
+    # the approval starts
+    deliver, approve = (next(s for s in trace if s["name"] == n) for n in ("deliver", "approve"))
+    assert deliver["start_ns"] == roots[0]["start_ns"] and deliver["end_ns"] <= approve["start_ns"]
     fills = [f for f in _buys(cfg) if f.mint == story["mint"]]
     fill_span = next(s for s in trace if s["name"] == "fill")
     assert fill_span["attributes"]["order.id"] == fills[0].order_id and fill_span["attributes"]["outcome"] == "filled"
