@@ -211,10 +211,15 @@ class Ingest:
             received_at, self._queue_since = self._queue_since, time.time()
             if self._queue:
                 self._queued.set()
-            events, truncated = self.core.decode_batch(batch)
-            await self._dispatch(events, received_at)
-            for sig in truncated:
-                self.stream.fetch_later(sig)
+            try:
+                events, truncated = self.core.decode_batch(batch)
+                await self._dispatch(events, received_at)
+                for sig in truncated:
+                    self.stream.fetch_later(sig)
+            except Exception as exc:   # a peer lookup failing mid-restart: this batch is reported, the next decodes
+                log.error("ingest: batch of %d notifications not dispatched: %s: %s", len(batch),
+                          type(exc).__name__, exc)
+                tally().count("decode_errors", len(batch), source="dispatch")
 
     async def _dispatch(self, events: list, received_at: float = 0.0) -> None:
         if not events:
