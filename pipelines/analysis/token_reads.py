@@ -191,9 +191,14 @@ class TokenReads:
         status = ints[STATUS]
         if status & (COMPLETE | MIGRATED | RUGGED):
             return False
-        # the verdict's inputs exactly as features() reads them (called for every touched token: no properties)
-        p, venue = self.p, self.venue
-        supply = ints[SUPPLY] or (PUMP_TOKEN_TOTAL_SUPPLY if venue in CURVE_VENUES else 0)
+        _, top5, dev_sell_share, trusted = self._verdict_inputs(ints, status, self.venue in CURVE_VENUES)
+        return self._verdict(ints[MINT_FLAGS], trusted, top5, dev_sell_share, False).safe
+
+    def _verdict_inputs(self, ints, status: int, on_curve: bool) -> tuple[int, float | None, float, bool]:
+        """(supply, top-5 holder share, the dev's sold share, trusted launch): what the verdict reads, for
+        features() and scorable() alike (called for every touched token: array reads, no properties)."""
+        p = self.p
+        supply = ints[SUPPLY] or (PUMP_TOKEN_TOTAL_SUPPLY if on_curve else 0)
         if supply:
             ho = p.holders.offset
             top5 = min(1.0, sum(sorted(ints[ho:ho + p.holders.slots])[-5:]) / supply)
@@ -201,8 +206,8 @@ class TokenReads:
             top5 = None
         sold, bought = ints[DEV_SOLD], ints[DEV_BOUGHT]
         dev_sell_share = 0.0 if not sold else 1.0 if not bought else min(1.0, sold / bought)
-        trusted = bool(status & LAUNCHED) and venue in p.trusted and self.token_program in _TRUSTED_PROGRAMS
-        return self._verdict(ints[MINT_FLAGS], trusted, top5, dev_sell_share, False).safe
+        trusted = bool(status & LAUNCHED) and self.venue in p.trusted and self.token_program in _TRUSTED_PROGRAMS
+        return supply, top5, dev_sell_share, trusted
 
     def curve_progress(self) -> float:
         """curve.progress(): share of the initial real token reserves sold, 1 once complete."""
@@ -223,15 +228,8 @@ class TokenReads:
         venue = self.venue
         on_curve = venue in CURVE_VENUES
         status, flags = ints[STATUS], ints[MINT_FLAGS]
-        supply = ints[SUPPLY] or (PUMP_TOKEN_TOTAL_SUPPLY if on_curve else 0)
-        if supply:
-            ho = p.holders.offset
-            top5 = min(1.0, sum(sorted(ints[ho:ho + p.holders.slots])[-5:]) / supply)
-        else:
-            top5 = None
+        supply, top5, dev_sell_share, trusted = self._verdict_inputs(ints, status, on_curve)
         sold, bought = ints[DEV_SOLD], ints[DEV_BOUGHT]
-        dev_sell_share = 0.0 if not sold else 1.0 if not bought else min(1.0, sold / bought)
-        trusted = bool(status & LAUNCHED) and venue in p.trusted and self.token_program in _TRUSTED_PROGRAMS
         rugged = bool(status & RUGGED)
 
         verdict = self._verdict(flags, trusted, top5, dev_sell_share, rugged)
