@@ -236,7 +236,7 @@ class Supervisor:
             except Exception as exc:   # an executor that cannot answer: its open orders reconcile at next start
                 log.warning("executor drain: %s", type(exc).__name__)
         if pos is not None:         # reported after the drain: an exit that landed during it is closed, not open
-            report["open_positions"] = await pos.settle.remote("report")
+            report["open_positions"] = await pos.positions.remote()
         await self._flush_telemetry()
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:

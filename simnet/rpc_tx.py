@@ -170,8 +170,9 @@ def methods(node: RpcNode) -> dict:
             if not isinstance(accounts_cfg, dict) or not isinstance(accounts_cfg.get("addresses"), list):
                 raise invalid_params("Invalid params: missing field `addresses`.")
             addresses = [pubkey(a) for a in accounts_cfg["addresses"]]
-            if len(addresses) > _account_key_count(tx):
-                raise invalid_params(f"Too many accounts provided; max {_account_key_count(tx)}")
+            n_keys = _account_key_count(tx)
+            if len(addresses) > n_keys:
+                raise invalid_params(f"Too many accounts provided; max {n_keys}")
             enc = accounts_cfg.get("encoding") or "base64"
             if enc not in ("base64", "base64+zstd", "jsonParsed"):
                 raise invalid_params(f"Invalid encoding: {enc}")
