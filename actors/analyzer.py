@@ -2,7 +2,9 @@
 
 Events come in batches from Ingest and are applied as they arrive; the tokens they touch are remembered, and
 every 20 ms the flush reads each touched token's features once and sends them, batched, to the MomentumEngine
-(a token traded in many batches between two flushes costs one features() call, not one per batch). In the
+(a token traded in many batches between two flushes costs one features() call, not one per batch). A flush
+reads at most `analysis.max_features_per_flush` tokens, those waiting longest first: under a burst the features
+lag (a token is read every few flushes) instead of reading them taking the shard's whole CPU. In the
 background it reads each new mint's account (authorities, Token-2022 extensions) and, every 30 s, the real
 largest holders of active tokens, through RpcPool; it evicts dead tokens and checkpoints its state to disk so
 a restart resumes where it was.
@@ -27,10 +29,11 @@ from actors.clock import ActorClock
 from actors.metrics import metrics, snapshot
 from pipelines.analysis.shard import ShardCore
 from pipelines.chain.errors import DecodeError
+from pipelines.chain.events import Trade
 from pipelines.chain.mint import decode_mint, decode_token_account
 from pipelines.config import Config
 from pipelines.housekeeping import EVICT_EVERY_S, REFRESH_EVERY_S
-from pipelines.wire import events_of
+from pipelines.wire import EventBatch, events_of
 
 log = logging.getLogger("launchray.analyzer")
 FEATURE_FLUSH_S = 0.02
@@ -89,8 +92,13 @@ class AnalyzerShard:
     # --- events in, features out -------------------------------------------------------------------------------
     async def ingest(self, events, now: float | None = None) -> int:
         """A batch from Ingest (a list, or an EventBatch: columns on the wire)."""
-        events = events_of(events)
         now = self.clock.at(now)
+        rows = events.rows_of(Trade) if isinstance(events, EventBatch) and not self.clock.replay else None
+        if rows is not None:               # trades only, as they came: applied from their values, no objects
+            n = len(events)
+            self._touched.update(dict.fromkeys(self.core.apply_trade_rows(rows, now)))
+            return n
+        events = events_of(events)
         if self.clock.replay:              # this batch's features, now (as the backtester reads them)
             for f in self.core.ingest(events, now):
                 self._out[f.mint] = f      # a token's batch features replace its refreshed ones
@@ -100,12 +108,16 @@ class AnalyzerShard:
         return len(events)
 
     def _collect(self, now: float) -> None:
-        """Features of the tokens applied to since the last call, read once each at `now`; they replace the
-        refreshed ones pending for the same tokens."""
+        """Features of up to max_features_per_flush of the tokens applied to since they were last read (those
+        waiting longest), read once each at `now`; they replace the refreshed ones pending for the same tokens."""
         if self._touched:
-            touched, self._touched = self._touched, {}
-            for f in self.core.features_of(touched, now):
+            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush)
+            for f in self.core.features_of(due, now):
                 self._out[f.mint] = f
+
+    def _collect_all(self, now: float) -> None:
+        while self._touched:
+            self._collect(now)
 
     async def flush(self, now: float | None = None) -> int:
         """Send the pending features to the MomentumEngine (live: every 20 ms; replay: awaited, per batch)."""
@@ -191,7 +203,7 @@ class AnalyzerShard:
                 self._out.setdefault(f.mint, f)
                 n += 1
         if evict:
-            self._collect(now)           # a token evicted for a rug still reports it
+            self._collect_all(now)       # a token evicted for a rug still reports it
             self.core.evict(now)
         return n
 

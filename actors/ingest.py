@@ -21,7 +21,7 @@ import ray
 
 from actors import names, observe
 from actors.clock import ActorClock
-from actors.metrics import count_events, tally
+from actors.metrics import count_events, count_trade_rows, tally
 from pipelines import stages
 from actors.logs_stream import LogsStream, is_truncated
 from pipelines.chain.decode import decode_logs
@@ -30,7 +30,8 @@ from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe
 from pipelines.rpc.policy import Backoff
-from pipelines.wire import EventBatch, events_of
+from pipelines.chain.events import Trade
+from pipelines.wire import EventBatch, events_of, wire_batch
 
 log = logging.getLogger("launchray.ingest")
 
@@ -78,6 +79,13 @@ class IngestCore:
                 self.stats["decode_errors"] += 1
         tally().count("decode_errors", self.stats["decode_errors"] - errors_before, source="logs")   # per batch
         return events, truncated
+
+    def route_trade_rows(self, rows, n: int) -> dict[int, list[tuple]]:
+        """route for `n` trades given as their wire values (no Trade objects built)."""
+        by_shard = stages.route_trade_rows(rows, self.n_shards)
+        self.stats["events"] += n
+        count_trade_rows(by_shard.values())
+        return by_shard
 
     def route(self, events: list) -> tuple[dict[int, list], list, list]:
         """Split events by shard; pull out launches (sniper path) and lifecycle events (exits)."""
@@ -256,7 +264,7 @@ class Ingest:
                     continue
                 pending = self._pending[i]
                 batch, self._pending[i] = pending[:MAX_SHARD_BATCH], pending[MAX_SHARD_BATCH:]
-                futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(EventBatch(batch))))
+                futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(wire_batch(batch))))
                 self._inflight[i] = futs
 
     # --- replay mode -------------------------------------------------------------------------------------------
@@ -282,7 +290,16 @@ class Ingest:
         return len(events)
 
     async def ingest_events(self, events) -> int:
-        """Feed already-decoded events, a list or an EventBatch (recorded streams, benchmarks)."""
+        """Feed already-decoded events, a list or an EventBatch (recorded streams, benchmarks). An EventBatch of
+        trades alone is routed from its wire values and forwarded as such: no Trade object is built here."""
+        rows = events.rows_of(Trade) if isinstance(events, EventBatch) and self.recorder is None else None
+        if rows is not None:
+            n = len(events)
+            self.last_event_ts = time.time()
+            for i, part in self.core.route_trade_rows(rows, n).items():
+                self._pending[i].extend(part)
+                self._wake[i].set()
+            return n
         events = events_of(events)
         await self._dispatch(events)
         return len(events)

@@ -29,7 +29,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -338,6 +338,7 @@ def _start_flusher() -> None:
 
 # --- what the actors count, per batch ---------------------------------------------------------------------
 _KIND_VENUE = attrgetter("kind", "venue")
+_VENUE_OF_ROW = itemgetter(0)                # a Trade's wire values: venue first
 
 
 def count_events(events) -> None:
@@ -346,6 +347,16 @@ def count_events(events) -> None:
         t = tally()
         for (kind, venue), n in Counter(map(_KIND_VENUE, events)).items():   # counted in C: no Python step per event
             t.count("events_in", n, kind=kind, venue=venue)
+
+
+def count_trade_rows(parts) -> None:
+    """Ingest: trades routed from their wire values (field 0: venue), by venue."""
+    t = tally()
+    venues: Counter = Counter()
+    for rows in parts:
+        venues.update(map(_VENUE_OF_ROW, rows))
+    for venue, n in venues.items():
+        t.count("events_in", n, kind="trade", venue=venue)
 
 
 def count_decision(strategy: str, approved: bool, reason: str, reserve_ms: float) -> None:

@@ -116,6 +116,13 @@ class AnalysisConfig(_Section):
     min_lp_burned_share: float = Field(0.9, ge=0, le=1)   # AMM pools, when the LP burn is known
     # ShardCore drops an event it saw among the last N (Ray retries deliver a batch at least once); 0 = off.
     dedupe_events: int = Field(65_536, ge=0)
+    # Plain trades go through the compiled batch kernel (trade_kernel.py, numba): the same state bit for bit,
+    # ~20x cheaper per trade. False = the pure-Python path for every event (the reference; slower).
+    compiled_trades: bool = True
+    # Live shards send the features of the tokens traded since their last 20 ms flush, at most this many per
+    # flush, stalest first; the rest wait for the next flush. Normal traffic never reaches it (no delay); a burst
+    # costs freshness (a hot token's features every few flushes) instead of the shard's whole CPU.
+    max_features_per_flush: int = Field(100, gt=0)
 
     @field_validator("buyer_sketch_bits")
     @classmethod

@@ -4,6 +4,7 @@ actor system (actors/) and the backtester (pipelines/backtest/engine.py) run.
 Each function is the body of one actor method, without the Ray calls around it:
 
     route(events, n_shards, launch_mints)      IngestCore.route           events -> shards, launches, lifecycle
+    route_trade_rows(rows, n_shards)           IngestCore.route_trade_rows  trades' wire values -> shards
     on_launches(queue, sniper, launches, ...)  Orchestrator.on_launches   sniper opportunities, pushed now
     momentum_opportunities(model, features..)  MomentumEngine.on_features score -> opportunity_from
     marks_from(features)                       MomentumEngine.on_features the price feed of the exits
@@ -24,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 from pipelines.analysis.routing import event_mint, shard_for
 from pipelines.chain.amm import pumpswap_sell
 from pipelines.chain.curve import buy_exact_sol, sell
-from pipelines.chain.events import Complete, Launch, Migration, PoolCreated
+from pipelines.chain.events import Complete, Launch, Migration, PoolCreated, Trade
 from pipelines.config import Config, ExitConfig
 from pipelines.decision_queue import Action, DecisionQueue
 from pipelines.desk import entry_order, exit_order
@@ -52,6 +53,13 @@ def route(events: Iterable, n_shards: int, launch_mints: set[str]) -> tuple[dict
     by_shard: dict[int, list] = {}
     launches, lifecycle = [], []
     for ev in events:
+        if type(ev) is Trade:                 # most events: no launch or lifecycle checks
+            shard = 0 if n_shards == 1 else shard_for(ev.mint, n_shards)
+            lst = by_shard.get(shard)
+            if lst is None:
+                lst = by_shard[shard] = []
+            lst.append(ev)
+            continue
         if isinstance(ev, Launch):
             if ev.mint in launch_mints:
                 continue
@@ -65,6 +73,19 @@ def route(events: Iterable, n_shards: int, launch_mints: set[str]) -> tuple[dict
             lst = by_shard[shard] = []
         lst.append(ev)
     return by_shard, launches, lifecycle
+
+
+def route_trade_rows(rows: Iterable[tuple], n_shards: int) -> dict[int, list[tuple]]:
+    """route for trades given as their field values (an EventBatch of trades as it came off the wire): by the
+    shard of their mint (field 3), order kept. Trades are neither launches nor lifecycle events."""
+    by_shard: dict[int, list] = {}
+    for row in rows:
+        shard = 0 if n_shards == 1 else shard_for(row[3], n_shards)
+        lst = by_shard.get(shard)
+        if lst is None:
+            lst = by_shard[shard] = []
+        lst.append(row)
+    return by_shard
 
 
 # --- Orchestrator inputs -----------------------------------------------------------------------------------------

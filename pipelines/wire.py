@@ -110,17 +110,43 @@ class EventBatch:
     """A list of messages (of classes registered with pickle_by_fields) that crosses a process boundary as
     columns: one tuple per field per class, plus the order of the classes. Pickling a column of strings or
     ints is a fraction of pickling each object's reduce tuple, so a batch hop costs about a third less
-    (benchmarks/pipeline.py). The receiver gets `.events`: equal objects, in the same order."""
+    (benchmarks/pipeline.py). The receiver gets `.events`: equal objects, in the same order. A batch of one
+    class arrives as its columns and builds its objects only when `.events` is first read: a receiver that
+    reads the field values (`rows_of`) never builds them."""
 
-    __slots__ = ("events",)
+    __slots__ = ("_events", "_cls", "_columns")
 
     def __init__(self, events: list) -> None:
-        self.events = events
+        self._events = events
+        self._cls = self._columns = None
+
+    @classmethod
+    def of_columns(cls, kind: type, columns: tuple) -> EventBatch:
+        batch = cls.__new__(cls)
+        batch._events, batch._cls, batch._columns = None, kind, columns
+        return batch
+
+    @property
+    def events(self) -> list:
+        if self._events is None:
+            self._events = list(map(_REBUILD[self._cls], *self._columns)) if self._columns else []
+        return self._events
+
+    def rows_of(self, kind: type):
+        """Each event's field values (a tuple in field order) when this batch arrived as columns of `kind`
+        alone and its objects were not built; else None."""
+        if self._events is None and self._cls is kind:
+            return zip(*self._columns) if self._columns else iter(())
+        return None
 
     def __len__(self) -> int:
-        return len(self.events)
+        if self._events is None:
+            return len(self._columns[0]) if self._columns else 0
+        return len(self._events)
 
     def __reduce__(self):
+        if self._events is None:                  # forwarded as it came: its columns as they are
+            return _unpack_batch, ((self._cls,), b"", [self._columns])
         kinds = set(map(type, self.events))
         if len(kinds) == 1:                       # the usual shard batch: trades only
             cls = kinds.pop()
@@ -145,9 +171,9 @@ class EventBatch:
 
 
 def _unpack_batch(classes: tuple, order: bytes, columns: list) -> EventBatch:
+    if len(classes) == 1:                         # one class ("order" is empty then): built when first read
+        return EventBatch.of_columns(classes[0], tuple(columns[0]))
     made = [map(_REBUILD[cls], *cols) for cls, cols in zip(classes, columns)]
-    if len(made) == 1:                            # one class ("order" is empty then)
-        return EventBatch(list(made[0]))
     nexts = [m.__next__ for m in made]
     return EventBatch([nexts[k]() for k in order])
 
@@ -155,3 +181,14 @@ def _unpack_batch(classes: tuple, order: bytes, columns: list) -> EventBatch:
 def events_of(batch) -> list:
     """The events of an EventBatch, or the list itself."""
     return batch.events if isinstance(batch, EventBatch) else batch
+
+
+def wire_batch(items: list) -> EventBatch:
+    """An EventBatch of events and/or trades given as their field values (tuples: what rows_of(Trade) yields).
+    Values only: sent as columns, as they came; a mix: the values become Trade objects again."""
+    from pipelines.chain.events import Trade
+    if all(type(x) is tuple for x in items):
+        return EventBatch.of_columns(Trade, tuple(zip(*items)))
+    make = _REBUILD[Trade]
+    return EventBatch([make(*x) if type(x) is tuple else x for x in items])
+

@@ -8,14 +8,18 @@ A token keeps five flat buffers instead of one Python object per number (that ha
   cnt    uint16   window counts, then the windows' count sums
   owners uint32   holder keys
   buf    bytes    Bloom bits (unique buyers), then the ring of trade-size bins
+ints ends with the addresses of the other four buffers (reals, cnt, owners, buf: fixed for the token's life),
+so the compiled trade kernel reaches all five from the one address of `ints`.
 The offsets and sizes come from AnalysisConfig and are prepared once per shard in AnalysisParams. The derived
 values are kept up to date by every write so reads need not recompute them; snapshot records leave them out
 (`n_record_ints`, `n_record_cnt`) and a restore rebuilds them.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import sys
+from array import array
 from dataclasses import dataclass, field
 
 from pipelines.config import AnalysisConfig
@@ -42,6 +46,16 @@ LAUNCHED, COMPLETE, MIGRATED, RUGGED = 1, 2, 4, 8
 # bin counts (entropy = log2 n - S / n, kept up to date per trade); the Kalman state is KALMAN .. + STATE_LEN
 FIRST_SEEN, LAST_ACTIVE, PEAK_PRICE, LP_BURNED, LAST_TRADE, ENTROPY_S, KALMAN = range(7)
 N_REALS = KALMAN + STATE_LEN
+
+
+N_ADDRESSES = 4
+
+
+def buffer_address(buf) -> int:
+    """Address of an array's or a bytearray's storage (fixed while its size is: TokenState never resizes)."""
+    if isinstance(buf, array):
+        return buf.buffer_info()[0]
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
 
 
 def clamp_amount(x) -> int:
@@ -90,6 +104,7 @@ class AnalysisParams:
     n_record_ints: int = 0            # ints written to a snapshot record (derived values are rebuilt)
     n_record_cnt: int = 0
     bloom_ones: int = 0               # ints index of the Bloom filter's set-bit count
+    addresses: int = 0                # ints index of the other four buffers' addresses (trade_kernel.py)
     # SafetyVerdict by everything it depends on (TokenReads._verdict): a shard's tokens share a handful
     # of verdicts, so they are looked up, not rebuilt per features() call. Bounded (VERDICT_CACHE).
     verdicts: dict = field(default_factory=dict, compare=False, repr=False)
@@ -102,7 +117,7 @@ class AnalysisParams:
         windows = WindowLayout.of(cfg.window_s, cfg.window_buckets, vol_offset=N_SCALARS, vol_sums=n_record_ints)
         bloom_ones = n_record_ints + windows.n_vol_sums
         return cls(
-            cfg=cfg, windows=windows, holders=holders, n_ints=bloom_ones + 1,
+            cfg=cfg, windows=windows, holders=holders, n_ints=bloom_ones + 1 + N_ADDRESSES,
             bloom_bytes=check_bloom_bits(cfg.buyer_sketch_bits), ring=cfg.max_trades_per_token,
             rules=safety.SafetyRules.from_config(cfg, extra_blacklist),
             kalman=KalmanParams(cfg.kalman_process_noise, cfg.kalman_measurement_noise, 1e-4),
@@ -111,7 +126,7 @@ class AnalysisParams:
             rug_keep_bps=round((1.0 - cfg.rug_liquidity_drop) * 10_000),
             xlogx=(0.0,) + tuple(c * math.log2(c) for c in range(1, cfg.max_trades_per_token + 1)),
             n_cnt=windows.n_cnt + windows.n_cnt_sums, n_record_ints=n_record_ints, n_record_cnt=windows.n_cnt,
-            bloom_ones=bloom_ones,
+            bloom_ones=bloom_ones, addresses=bloom_ones + 1,
         )
 
     @property

@@ -18,10 +18,12 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections import OrderedDict
 from hashlib import blake2b as _blake2b
+from operator import attrgetter
 from typing import Callable, Iterable
 
 from pipelines.chain.events import Trade
@@ -32,15 +34,26 @@ from .routing import event_mint
 from .layout import LAST_ACTIVE, MAX_KEY_LEN, AnalysisParams
 from .records import from_record, to_record
 from .token_state import TokenState
+from .trade_batch import TradeKernel
 
 SNAPSHOT_VERSION = 1
 RUGGED_MEMORY = 4096
+_TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
+T_SIGNATURE, T_MINT, T_SEQ = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq"))
+_trade_values = attrgetter(*_TRADE_FIELDS)
+_make_trade = Trade          # Trade(*values) rebuilds one from its field values
+
+
+def _item(ev):
+    """What the batch loop takes: a Trade as its field values, any other event as it is."""
+    return _trade_values(ev) if type(ev) is Trade else ev
 
 
 class ShardCore:
     def __init__(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = ()) -> None:
         self.cfg = cfg
         self.params = AnalysisParams.from_config(cfg, tuple(extra_blacklist))
+        self.kernel = TradeKernel.for_params(self.params) if cfg.compiled_trades else None
         self.tokens: OrderedDict[str, TokenState] = OrderedDict()     # least recently active first
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._rugged: OrderedDict[str, None] = OrderedDict()
@@ -58,26 +71,42 @@ class ShardCore:
         reads, including a state the cap evicted later in the same batch (its last state)."""
         return self._apply(events, now)
 
+    def apply_trade_rows(self, rows: Iterable[tuple], now: float) -> list[str]:
+        """apply for a batch of trades given as their field values (Trade's field order: what an EventBatch of
+        trades carries on the wire), without building the Trade objects."""
+        return list(self._apply_items(rows, now))
+
     def _apply(self, events: Iterable, now: float) -> dict[str, TokenState]:
+        return self._apply_items(map(_item, events), now)
+
+    def _apply_items(self, items: Iterable, now: float) -> dict[str, TokenState]:
+        """The batch loop. An item is a Trade's field values (a tuple) or any other event object."""
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
         tokens, seen = self.tokens, self._seen
         dedupe = self.cfg.dedupe_events
+        kernel = self.kernel
+        fast = kernel.row if kernel is not None else None
         n = skipped = bad = duplicates = 0
-        for ev in events:
+        for item in items:
             n += 1
-            mint, created = "", False
+            mint, created, ev = "", False, None
             try:
-                # routing.event_mint, with the common case first
-                mint = ev.mint if type(ev) is Trade else event_mint(ev)
+                if type(item) is tuple:            # a trade's values
+                    mint = item[T_MINT]
+                else:
+                    ev = item
+                    mint = event_mint(ev)
                 if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
                     skipped += 1
                     continue
                 if dedupe:
                     # 64 bits of blake2b over event_key(ev) as "signature|kind|seq" (snapshots keep these)
-                    d = int.from_bytes(_blake2b(f"{ev.signature}|{ev.kind}|{ev.seq}".encode(
-                        "utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+                    key = (f"{item[T_SIGNATURE]}|trade|{item[T_SEQ]}" if ev is None
+                           else f"{ev.signature}|{ev.kind}|{ev.seq}")
+                    d = int.from_bytes(_blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                                       "little")
                     if d in seen:
                         duplicates += 1
                         continue
@@ -85,6 +114,14 @@ class ShardCore:
                     if len(seen) > dedupe:
                         seen.popitem(last=False)
                 st = tokens.get(mint)
+                if ev is None:
+                    if fast is not None and st is not None and fast(item, st):
+                        touched[mint] = st             # queued for the compiled kernel (applied in order)
+                        tokens.move_to_end(mint)
+                        continue
+                    ev = _make_trade(*item)
+                if kernel is not None and kernel.pending:
+                    bad += kernel.run(now)             # events before this one first: order holds
                 if st is None:
                     created = True
                     st = self._state_for(mint, now)
@@ -97,12 +134,31 @@ class ShardCore:
                 bad += 1
                 if created:
                     tokens.pop(mint, None)         # created for this event alone: leave nothing behind
+        if kernel is not None and kernel.pending:
+            bad += kernel.run(now)
         counters = self.counters
         counters["events"] += n
         counters["skipped"] += skipped
         counters["bad"] += bad
         counters["duplicates"] += duplicates
         return touched
+
+    @staticmethod
+    def take_stalest(dirty: dict[str, None], limit: int) -> list[str]:
+        """Remove and return the first `limit` mints of `dirty` (insertion order: dirty longest first; marking an
+        already dirty mint again keeps its place, so a hot token cannot starve a quiet one)."""
+        if len(dirty) <= limit:
+            out = list(dirty)
+            dirty.clear()
+            return out
+        out = []
+        for mint in dirty:
+            out.append(mint)
+            if len(out) == limit:
+                break
+        for mint in out:
+            del dirty[mint]
+        return out
 
     def features_of(self, mints: Iterable[str], now: float) -> list[TokenFeatures]:
         """Features at `now` of those mints still tracked (an evicted one is skipped), in the given order."""
@@ -189,6 +245,7 @@ class ShardCore:
         if params.layout_key != self.params.layout_key:
             raise ValueError("the analysis state layout cannot change at runtime")
         self.cfg, self.params = cfg, params
+        self.kernel = TradeKernel.for_params(params) if cfg.compiled_trades else None
         for st in self.tokens.values():
             st.p = params
 

@@ -37,7 +37,7 @@ from .layout import (AMOUNT_MAX, COMPLETE, CURSOR, CURVE_KEY, CURVE_VENUES, DEV_
                      DEV_SOLD_LAMPORTS, ENTROPY_S, FIRST_SEEN, INIT_LIQ, INIT_RTOK, KALMAN, LAST_ACTIVE, LAST_TRADE,
                      LP_BURNED, MIGRATED, MINT_FLAGS, N_REALS, PEAK_LIQ, PEAK_PRICE,
                      PUMP_INITIAL_REAL_TOKEN_RESERVES, RSOL, RTOK, RUGGED, SAMPLED, SLOT, STATUS, SUPPLY, TRADES,
-                     VSOL, VTOK, AnalysisParams, clamp_amount, clean_key, clean_name, size_bin)
+                     VSOL, VTOK, AnalysisParams, buffer_address, clamp_amount, clean_key, clean_name, size_bin)
 from . import safety
 from .metadata import check_metadata
 from .sketches import bloom_ones, bloom_set, wallet_hash
@@ -73,6 +73,22 @@ class TokenState(TokenReads):
         self.cnt = zeros("H", params.n_cnt)
         self.owners = zeros("I", params.holders.slots)
         self.buf = bytearray(params.bloom_bytes + params.ring)   # Bloom bits, then trade i's size at i % ring
+        self._write_addresses()
+
+    def _write_addresses(self) -> None:
+        """The other buffers' addresses into `ints` (layout.py), for the compiled trade kernel."""
+        ints, a = self.ints, self.p.addresses
+        ints[a], ints[a + 1], ints[a + 2], ints[a + 3] = (buffer_address(self.reals), buffer_address(self.cnt),
+                                                          buffer_address(self.owners), buffer_address(self.buf))
+
+    def __getstate__(self) -> dict:
+        return {name: getattr(self, name) for name in TokenState.__slots__}
+
+    def __setstate__(self, state: dict) -> None:
+        """An unpickled (or copied) state has buffers of its own: their addresses are rewritten, never copied."""
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._write_addresses()
 
     # --- events -----------------------------------------------------------------------------------------------
     def apply(self, event, now: float) -> bool:

@@ -113,3 +113,37 @@ def test_an_event_batch_crosses_pickle_as_columns_and_comes_back_equal_in_order(
     odd = [trades[0], ("not", "an", "event")]
     assert events_of(pickle.loads(pickle.dumps(EventBatch(odd)))) == odd
     assert events_of(odd) is odd
+
+
+def test_a_one_class_batch_arrives_as_columns_and_builds_objects_only_when_read():
+    import pickle
+
+    from pipelines.chain.events import Launch, Trade
+    from pipelines.wire import EventBatch
+    trades = [Trade(venue="pumpfun", signature=f"s{i}", slot=i, mint=f"m{i % 3}", side="buy", sol_amount=i,
+                    token_amount=2 * i, user="u", quote_mint="q", quote_amount=i) for i in range(5)]
+    back = pickle.loads(pickle.dumps(EventBatch(trades), 5))
+    assert len(back) == 5
+    rows = list(back.rows_of(Trade))
+    assert [r[1] for r in rows] == [t.signature for t in trades] and [r[5] for r in rows] == [0, 1, 2, 3, 4]
+    assert back.rows_of(Launch) is None                      # columns of another class: no rows
+    again = pickle.loads(pickle.dumps(back, 5))              # forwarded unread: its columns as they came
+    assert again.events == trades and again.rows_of(Trade) is None   # read once: objects from then on
+    assert back.events == trades
+    assert list(pickle.loads(pickle.dumps(EventBatch([]), 5)).rows_of(Trade) or []) == []
+
+
+def test_wire_batch_sends_values_as_columns_and_a_mix_as_objects():
+    import pickle
+
+    from pipelines.analysis.shard import _trade_values
+    from pipelines.chain.events import Complete, Trade
+    from pipelines.wire import wire_batch
+    trades = [Trade(venue="pumpfun", signature=f"s{i}", slot=i, mint="m", side="sell", sol_amount=i,
+                    token_amount=i, user="u", quote_mint="q", quote_amount=i) for i in range(3)]
+    rows = [_trade_values(t) for t in trades]
+    back = pickle.loads(pickle.dumps(wire_batch(rows), 5))
+    assert list(back.rows_of(Trade)) == rows and back.events == trades
+    done = Complete(venue="pumpfun", signature="c", slot=9, mint="m", bonding_curve="b", user="u")
+    mixed = pickle.loads(pickle.dumps(wire_batch([rows[0], done, rows[2]]), 5))
+    assert mixed.rows_of(Trade) is None and mixed.events == [trades[0], done, trades[2]]

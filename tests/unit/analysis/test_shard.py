@@ -230,7 +230,8 @@ def test_snapshot_records_leave_derived_values_out_and_restore_rebuilds_them():
     restored = ShardCore(AnalysisConfig())
     restored.restore(pickle.loads(pickle.dumps(shard.snapshot())))
     for c in curves:
-        assert restored.get(c.mint).ints == shard.get(c.mint).ints      # sums and Bloom count rebuilt exactly
+        a = p.addresses                    # each state's own buffers' addresses end its ints: those differ
+        assert restored.get(c.mint).ints[:a] == shard.get(c.mint).ints[:a]  # sums and Bloom count rebuilt exactly
         for t in (100.0, 103.0, 140.0, 500.0):
             assert restored.get(c.mint).features(t) == shard.get(c.mint).features(t)
 
@@ -269,3 +270,13 @@ def test_states_read_later_give_what_ingest_and_refresh_give_now():
     assert [f.mint for f in read] == [curves[2].mint, curves[0].mint]
     assert read[0] == a.refresh(104.0)[0]                          # untouched: as if read at the refresh
     assert read[1].trades == 5                                     # touched: its newest state
+
+
+def test_take_stalest_hands_out_the_longest_waiting_first_and_keeps_the_rest_in_order():
+    dirty = dict.fromkeys(["a", "b", "c", "d"])
+    dirty.update(dict.fromkeys(["a", "e"]))           # 'a' traded again: it keeps its place, 'e' joins last
+    assert ShardCore.take_stalest(dirty, 3) == ["a", "b", "c"]
+    assert list(dirty) == ["d", "e"]
+    dirty.update(dict.fromkeys(["a"]))
+    assert ShardCore.take_stalest(dirty, 3) == ["d", "e", "a"] and dirty == {}
+    assert ShardCore.take_stalest(dirty, 3) == []

@@ -74,3 +74,20 @@ async def test_a_token_evicted_for_a_rug_reports_it_before_it_goes(host):
     await host.flush()
     [f] = host.momentum.batches[-1]
     assert f.mint == c.mint and f.rugged                 # ... after its last features were taken
+
+
+async def test_a_burst_is_read_a_capped_number_of_tokens_per_flush_longest_waiting_first(host):
+    host.cfg = config_with(host.cfg, {"analysis": {"max_features_per_flush": 3}})
+    curves = [Curve() for _ in range(5)]
+    await host.ingest([c.launch() for c in curves])
+    assert await host.flush() == 3                              # the first three touched
+    assert [f.mint for f in host.momentum.batches[-1]] == [c.mint for c in curves[:3]]
+    await host.ingest([curves[0].buy_sol(key(), SOL)])          # traded again while two still wait
+    assert await host.flush() == 3                              # the two waiting, then the one traded since
+    batch = host.momentum.batches[-1]
+    assert [f.mint for f in batch] == [curves[3].mint, curves[4].mint, curves[0].mint] and batch[2].trades == 1
+    assert await host.flush() == 0
+    # eviction reads everything still waiting (a rugged token reports before it goes), whatever the cap
+    await host.ingest([c.buy_sol(key(), SOL) for c in curves])
+    host.maintain(refresh=False, evict=True)
+    assert await host.flush() == 5

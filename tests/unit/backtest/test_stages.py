@@ -60,6 +60,18 @@ def test_route_sends_each_event_to_the_shard_that_owns_its_token():
     assert S.route([flipped], 4, set()) == ({shard: [flipped]}, [], [flipped])
 
 
+def test_trades_routed_from_their_wire_values_go_where_the_trades_would():
+    from pipelines.analysis.shard import _trade_values
+    coins = [Coin(key(10 + i), key(20 + i)) for i in range(6)]
+    trades = [c.buy(1, SOL * (k + 1), key(3)) for k in range(2) for c in coins]
+    rows = [_trade_values(t) for t in trades]
+    by_rows = S.route_trade_rows(rows, 3)
+    by_events, _, _ = S.route(trades, 3, set())
+    assert {i: [r[1] for r in part] for i, part in by_rows.items()} == \
+        {i: [t.signature for t in part] for i, part in by_events.items()}
+    assert S.route_trade_rows(rows, 1) == {0: rows}
+
+
 def test_marks_carry_what_the_exits_need():
     cfg = load_config("sim", env={})
     rec = load_recording(SAMPLE)
