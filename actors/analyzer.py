@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import pickle
+import threading
 import time
 from pathlib import Path
 
@@ -58,7 +59,10 @@ class AnalyzerShard:
         self.peers = names.Peers(cfg.ray.namespace)
         self.clock = ActorClock.for_config(cfg)
         self.index, self.n_shards = index, n_shards
-        self.core = ShardCore(cfg.analysis, cfg.risk.blacklist)
+        # Python path until the compiled trade kernel is loaded (first compile on a machine: ~10-25 s; then
+        # cached on disk, ~2 s): loaded in a thread, so the shard takes events from its first second
+        self.core = ShardCore(cfg.analysis, cfg.risk.blacklist, load_kernel=False)
+        threading.Thread(target=self._load_kernel, name="trade-kernel", daemon=True).start()
         self.path = checkpoint_path(cfg, index)
         self.restored = self._restore()
         self._out: dict[str, object] = {}
@@ -69,6 +73,12 @@ class AnalyzerShard:
         self._tasks = [loop.create_task(self._maintenance_loop())]
         if not self.clock.replay:
             self._tasks += [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop())]
+
+    def _load_kernel(self) -> None:
+        try:
+            self.core.load_kernel()
+        except Exception as exc:   # noqa: BLE001 - the Python path is the reference: the shard runs on without
+            log.warning("shard %d: compiled trade path not loaded (%s); trades take the Python path", self.index, exc)
 
     def _restore(self) -> bool:
         try:

@@ -26,12 +26,12 @@ _WRITE = ray.method(concurrency_group="write")
 
 @ray.remote(num_cpus=0, concurrency_groups={"write": 1, "read": 1})
 class LedgerActor:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, realtime_priority: int = 0) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(Path(path).resolve())
         self.store = LedgerStore(self.path)                      # migrates; the only writer
         self.reader = LedgerStore(self.path, readonly=True)      # after the migration: same schema
-        priority.apply("ledger", 0)                              # on the decision path: default priority
+        priority.apply("ledger", 0, realtime=realtime_priority)  # on the decision path: not lowered
 
     # orders / fills / positions
     @_WRITE

@@ -60,7 +60,9 @@ def init_observability(cfg: Config, component: str) -> None:
                 log.warning("tracing not installed for %s: %s", component, exc)
     # every actor calls this first thing: also the moment to set its CPU priority (actors/priority.py)
     from actors import priority
-    priority.apply(component, cfg.ray.background_nice)
+    # a replay runs on a simulated clock as fast as it can: nothing there is waiting on a wake-up
+    realtime = 0 if cfg.chain.source == "replay" else cfg.ray.realtime_priority
+    priority.apply(component, cfg.ray.background_nice, realtime=realtime)
 
 
 def tracing_on() -> bool:

@@ -30,6 +30,11 @@ GC_GEN0_THRESHOLD = 50_000
 HOT_SWITCH_INTERVAL_S = 0.0005
 
 BACKGROUND = ("analyzer_shard", "momentum_engine", "control_plane", "supervisor", "simnet")
+# The decision path past Ingest: little CPU each, latency-bound (the 10 ms loop, approve, send, the intent's
+# fsync). With `ray.realtime_priority` > 0 they run under SCHED_RR at that priority: a wake-up preempts any
+# ordinary process at once instead of queueing behind a busy core. Ingest is not among them: its CPU grows with
+# the market's volume, and a real-time process that busy would starve the shards.
+REALTIME = frozenset({"orchestrator", "risk_supervisor", "executor", "ledger", "position_tracker"})
 
 
 def ray_system_config(cfg) -> dict:
@@ -55,9 +60,10 @@ def in_actor() -> bool:
         return False
 
 
-def apply(component: str, background_nice: int, actor: bool | None = None) -> int:
+def apply(component: str, background_nice: int, actor: bool | None = None, realtime: int = 0) -> int:
     """Set this actor process's priority for `component`, once per process; returns the nice increment applied
-    (0 for hot actors, outside an actor, or when already applied). `actor` overrides the in-actor check."""
+    (0 for hot actors, outside an actor, or when already applied). `actor` overrides the in-actor check.
+    `realtime` > 0: a REALTIME component's threads run under SCHED_RR at that priority, where permitted."""
     global _applied
     if _applied or not (in_actor() if actor is None else actor):
         return 0
@@ -67,6 +73,11 @@ def apply(component: str, background_nice: int, actor: bool | None = None) -> in
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     if not is_background(component):
         sys.setswitchinterval(HOT_SWITCH_INTERVAL_S)
+    if realtime > 0 and component in REALTIME:
+        try:
+            set_realtime(realtime)
+        except (OSError, AttributeError) as exc:   # no CAP_SYS_NICE (not root), or not Linux: normal priority
+            log.warning("%s: real-time priority not set (%s); running at normal priority", component, exc)
     if background_nice <= 0 or not is_background(component):
         return 0
     try:
@@ -90,3 +101,21 @@ def lower_process_priority(increment: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
         except ProcessLookupError:           # a thread that ended meanwhile
             continue
+
+
+def set_realtime(priority: int) -> None:
+    """Every thread of this process under SCHED_RR at `priority` (1-99); threads started later inherit it. The
+    kernel's real-time throttle (sched_rt_runtime_us, 95% by default) still leaves the rest of the machine CPU
+    if one of them ever spins."""
+    param = os.sched_param(priority)
+    for tid in _threads():
+        try:
+            os.sched_setscheduler(tid, os.SCHED_RR, param)
+        except ProcessLookupError:
+            continue
+
+
+def _threads() -> list[int]:
+    tasks = f"/proc/{os.getpid()}/task"
+    return list(map(int, os.listdir(tasks))) if os.path.isdir(tasks) else [0]
+

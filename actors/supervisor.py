@@ -91,7 +91,8 @@ class Supervisor:
             self.handles[names.REPLAY] = ReplayFeed.options(
                 name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0,
                 lifetime="detached", max_restarts=0).remote(cfg, n_shards)
-        self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path)
+        self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path,
+                    0 if cfg.chain.source == "replay" else cfg.ray.realtime_priority)
         if not replay:
             self._spawn(names.RPC_POOL, RpcPool, self.chain["http"], cfg.rpc)
         self._spawn(names.RISK, RiskSupervisor, cfg)

@@ -83,6 +83,10 @@ class RayConfig(_Section):
     # raylet and everything else on the machine): the decision path runs at it, the background actors at it +
     # background_nice. Ignored when attaching to a running cluster (its `ray start` decides).
     worker_niceness: int = Field(0, ge=0, le=19)
+    # SCHED_RR priority of the decision path's actors (Orchestrator, RiskSupervisor, Executor, Ledger,
+    # PositionTracker: light on CPU, bound by wake-up latency); 0 = off. Needs CAP_SYS_NICE (root); without it
+    # they log a warning and run at normal priority.
+    realtime_priority: int = Field(5, ge=0, le=99)
 
 
 class AnalysisConfig(_Section):

@@ -29,6 +29,8 @@ def ray_session():
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from pipelines.analysis.trade_batch import warm_cache
+    warm_cache()            # compiled here once (a clean clone: ~15 s); the shards then load it from disk
     if not ray.is_initialized():
         ray.init(address="local", num_cpus=2, namespace="launchray-test", include_dashboard=False,
                  log_to_driver=False, configure_logging=False)

@@ -64,6 +64,10 @@ def main(args: argparse.Namespace) -> int:
 
     from actors.system import TradingSystem, progress_line
 
+    # the shards' compiled trade path: compiled once per machine (kept on disk), loaded here while Ray starts
+    from pipelines.analysis.trade_batch import warm_cache
+    warming = threading.Thread(target=warm_cache, name="warm-trade-kernel", daemon=True)
+    warming.start()
     started_ray = not ray.is_initialized() and not cfg.ray.address
     if not ray.is_initialized():
         kw = {"namespace": cfg.ray.namespace, "log_to_driver": False, "configure_logging": False}
@@ -73,6 +77,7 @@ def main(args: argparse.Namespace) -> int:
             from actors.priority import ray_system_config
             ray.init(address="local", include_dashboard=cfg.ray.include_dashboard,
                      _system_config=ray_system_config(cfg), **kw)
+    warming.join()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     system = TradingSystem(cfg, args.shards)

@@ -50,15 +50,29 @@ def _item(ev):
 
 
 class ShardCore:
-    def __init__(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = ()) -> None:
+    def __init__(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = (), load_kernel: bool = True) -> None:
+        """load_kernel=False: start on the Python path; the host calls `load_kernel()` when it suits it (the
+        first compile on a machine takes seconds: an actor does it in a thread, not in its constructor)."""
         self.cfg = cfg
         self.params = AnalysisParams.from_config(cfg, tuple(extra_blacklist))
-        self.kernel = TradeKernel.for_params(self.params) if cfg.compiled_trades else None
+        self.kernel: TradeKernel | None = None
+        if load_kernel:
+            self.load_kernel()
         self.tokens: OrderedDict[str, TokenState] = OrderedDict()     # least recently active first
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._rugged: OrderedDict[str, None] = OrderedDict()
         self.counters = {"events": 0, "skipped": 0, "bad": 0, "duplicates": 0,
                          "evicted_idle": 0, "evicted_rugged": 0, "evicted_cap": 0}
+
+    def load_kernel(self) -> bool:
+        """Take the compiled trade path for the current settings (AnalysisConfig.compiled_trades), or leave it.
+        Safe from another thread: a batch reads `kernel` once, and either path gives the same state."""
+        while True:
+            params = self.params
+            kernel = TradeKernel.for_params(params) if self.cfg.compiled_trades else None
+            if self.params is params:             # settings unchanged meanwhile (update_config)
+                self.kernel = kernel
+                return kernel is not None
 
     # --- batches ----------------------------------------------------------------------------------------------
     def apply(self, events: Iterable, now: float) -> list[str]:
@@ -245,7 +259,8 @@ class ShardCore:
         if params.layout_key != self.params.layout_key:
             raise ValueError("the analysis state layout cannot change at runtime")
         self.cfg, self.params = cfg, params
-        self.kernel = TradeKernel.for_params(params) if cfg.compiled_trades else None
+        if self.kernel is not None or not cfg.compiled_trades:
+            self.load_kernel()
         for st in self.tokens.values():
             st.p = params
 
@@ -296,6 +311,7 @@ class ShardCore:
         sample = [st for _, st in zip(range(64), reversed(self.tokens.values()))]
         per_token = round(sum(state_bytes(st) for st in sample) / len(sample)) if sample else 0
         return {"tokens": n, "bytes_per_token": per_token, "bytes_estimate": per_token * n,
+                "compiled_trades": self.kernel is not None,
                 "dedupe_keys": len(self._seen), "rugged_remembered": len(self._rugged), **self.counters}
 
     # --- snapshot ---------------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ def test_paper_run_detects_every_launch_and_fills_at_the_chain_quote(ray_session
     cfg = system_config(tmp_path, exits={"max_hold_s": 6.0})
     with running_system(cfg) as system:
         run_for(system, 25)
+        # the shards took the compiled trade path (loaded in the background while they ran on the Python path)
+        assert [s.get("compiled_trades") for s in system.status()["shards"]] == [True] * system.n_shards
         summary = system.stop()
         store = open_ledger(system.cfg.ledger.path)
         fee_cfg = pump_fee_config(system.chain["http"][0])

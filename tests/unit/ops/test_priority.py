@@ -60,3 +60,38 @@ def test_the_default_profile_lowers_background_priority():
 def test_the_default_profile_runs_ray_workers_at_normal_priority():
     cfg = load_config("sim", env={})
     assert cfg.ray.worker_niceness == 0 and priority.ray_system_config(cfg) == {"worker_niceness": 0}
+
+
+def _policy_after(component: str, realtime: int) -> tuple[set[tuple[int, int]], str]:
+    """In a fresh process with a second thread running: (scheduling policy, priority) of each thread after
+    apply(..., realtime=...), and what was logged."""
+    code = f"""
+import logging, os, threading
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+from actors import priority
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+priority.apply({component!r}, 0, actor=True, realtime={realtime})
+tids = map(int, os.listdir(f"/proc/{{os.getpid()}}/task"))
+print(sorted({{(os.sched_getscheduler(t), os.sched_getparam(t).sched_priority) for t in tids}}))
+stop.set()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    return set(map(tuple, eval(out.stdout))), out.stderr       # noqa: S307 - our own subprocess's repr
+
+
+def test_the_decision_path_runs_real_time_where_permitted_and_the_rest_never():
+    rr, other = (os.SCHED_RR, 4), (os.SCHED_OTHER, 0)
+    policies, logged = _policy_after("orchestrator", 4)
+    if os.geteuid() == 0:                        # CAP_SYS_NICE: every thread, the one started before included
+        assert policies == {rr} and logged == ""
+    else:                                        # not permitted: said so, and nothing changed
+        assert policies == {other} and "real-time priority not set" in logged
+    for component in ("ingest", "analyzer_shard_0", "simnet"):     # CPU-heavy: never real-time
+        assert _policy_after(component, 4)[0] == {other}
+    assert _policy_after("executor", 0)[0] == {other}               # 0 = off
+
+
+def test_the_default_profile_runs_the_decision_path_real_time():
+    assert load_config("sim", env={}).ray.realtime_priority == 5
