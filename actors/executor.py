@@ -3,7 +3,9 @@
 Every order's intent is in the ledger before anything is sent. Modes: paper (fill at the quote computed from
 fresh on-chain state, fees and the slippage model included), dry_run (record the decision only), live (build,
 simulate, sign, send over RPC or as a Jito bundle, confirm; direct pump.fun instructions on the curve, Jupiter
-after migration). Open orders left by a crash are reconciled with the chain when this actor starts.
+after migration; an entry's transaction is built and simulated while its intent commits, and sent after).
+Entries come from the RiskSupervisor, which hands each approved one over itself (approve_and_execute).
+Open orders left by a crash are reconciled with the chain when this actor starts.
 Planning (refusal or the order with its slippage bound) and the paper fill are pipelines/stages.plan_entry /
 plan_exit / paper_fill, the functions the backtester runs; this actor does the I/O around them.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import time
 
 import ray
@@ -32,10 +35,50 @@ from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
 from pipelines.config import Config
 from pipelines.fill_from_tx import fill_from_transaction
 from pipelines.fills import PaperFillModel, Rejection
-from pipelines.messages import Decision, ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
+from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
 from pipelines.orders import StaticChainView, reconcile_steps, transition
+from pipelines.risk.handoff import unpack
 
 log = logging.getLogger("launchray.executor")
+
+
+def _discard(task: asyncio.Future | None) -> None:
+    """Drop a transaction built for an order that will not be sent (its exception, if any, retrieved)."""
+    if task is None:
+        return
+    if task.done():
+        if not task.cancelled():
+            task.exception()
+    else:
+        task.cancel()
+
+
+class _Spans:
+    """An entry's quote, intent and fill spans, timed on the way and exported once the entry is done: making a span
+    costs ~0.1 ms on the 2-core VM, which would otherwise sit between the approval and the send."""
+
+    __slots__ = ("parent", "done")
+
+    def __init__(self, parent: str) -> None:
+        self.parent = parent      # the Orchestrator's traceparent for this opportunity ("" = not traced)
+        self.done: list[tuple] = []
+
+    def add(self, name: str, start: float, end: float, **attributes) -> None:
+        if self.parent:
+            self.done.append((name, start, end, attributes))
+
+    def record(self) -> None:
+        if not self.done or not observe.tracing_on():
+            return
+        from opentelemetry import trace
+        from actors.tracing import context_from
+        ctx = context_from(self.parent)
+        if ctx is None:
+            return
+        parent = trace.get_current_span(ctx)
+        for name, start, end, attributes in self.done:
+            observe.past_span(name, parent, start, end, **attributes)
+        self.done.clear()
 
 
 @ray.remote(num_cpus=0)
@@ -139,59 +182,73 @@ class Executor:
             await self.peers(names.POSITIONS).exit_failed.remote(order.mint)
 
     # --- entries ---------------------------------------------------------------------------------------------
-    async def execute_approved(self, opp: Opportunity, decision: Decision, detected_at: float = 0.0,
-                               launch=None, creator_trade=None) -> dict:
-        """execute_entry for the RiskSupervisor's answer, passed by reference: the Orchestrator sends this call
-        with its approve_and_reserve, so the entry starts the moment the approval exists. A refusal returns
-        "rejected" with nothing done (nothing was reserved)."""
-        if not decision.approved or decision.reservation is None:
-            return {"status": "rejected", "reason": decision.reason}
-        return await self.execute_entry(opp, decision.reservation, detected_at, launch, creator_trade)
+    async def execute_entry(self, entry: bytes, reservation: Reservation) -> dict:
+        """An approved entry, handed over by the RiskSupervisor (approve_and_execute) the moment it reserved:
+        `entry` is the packed EntryRequest (pipelines/risk/handoff.py) as the Orchestrator sent it. A sniper entry
+        (with its create event and the last trade of its create transaction) is planned without an account read.
 
-    async def execute_entry(self, opp: Opportunity, reservation: Reservation, detected_at: float = 0.0,
-                            launch=None, creator_trade=None) -> dict:
-        """`launch` (+ `creator_trade`, the last trade of its create transaction): a sniper entry, whose curve is
-        planned on without an account read."""
+        The reservation: every answer without an order (refused, shutting_down) and every exception before the
+        intent is durable release it here, before returning; from the intent on, the order owns it (_fail/_undo,
+        reconciliation, or the fill's booking)."""
+        if self.closed:     # drained (graceful shutdown): a late entry is refused and its capital given back
+            await self.peers(names.RISK).release.remote(reservation.id)
+            self._count("refused_shutting_down")
+            return {"status": "refused", "reason": "shutting_down"}
+        request = unpack(entry)
+        spans = _Spans(request.opportunity.trace_id)
         self.in_flight += 1
         self.active += 1
         try:
-            return await self._entry(opp, reservation, detected_at, launch, creator_trade)
+            return await self._entry(request.opportunity, reservation, request.detected_at, request.launch,
+                                     request.creator_trade, spans)
         finally:
             self.in_flight -= 1
             self.active -= 1
+            spans.record()
 
-    async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch=None,
-                     creator_trade=None) -> dict:
+    async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch, creator_trade,
+                     spans: "_Spans") -> dict:
         risk = self.peers(names.RISK)
-        trace = opp.trace_id     # the Orchestrator's trace for this opportunity ("" = none)
+        t0 = time.time()
         try:
-            with observe.span("quote", trace, mint=opp.mint):
-                # A sniper plans on the curve its create event made (cached Global and fee config, no read): the
-                # slippage bound protects it, and the fill is on the state after the send (paper re-reads it).
-                view = await self.reader.launch_curve(launch, creator_trade) \
-                    if launch is not None and not self.clock.replay else None
-                from_launch = view is not None
-                if view is None:
-                    view = await self.reader.curve(opp.mint)
+            # A sniper plans on the curve its create event made (cached Global and fee config, no read): the
+            # slippage bound protects it, and the fill is on the state after the send (paper re-reads it).
+            view = await self.reader.launch_curve(launch, creator_trade) \
+                if launch is not None and not self.clock.replay else None
+            from_launch = view is not None
+            if view is None:
+                view = await self.reader.curve(opp.mint)
         except Exception as exc:
+            spans.add("quote", t0, time.time(), mint=opp.mint, error=type(exc).__name__)
             await risk.release.remote(reservation.id)
             self._count("state_unavailable")
             return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
-        planned = stages.plan_entry(opp, reservation, view, self.fill_model, self.cfg.execution.slippage_bps,
-                                    self.mode, self.clock.now())
-        if isinstance(planned, str):
+        built = None
+        try:
+            planned = stages.plan_entry(opp, reservation, view, self.fill_model, self.cfg.execution.slippage_bps,
+                                        self.mode, self.clock.now())
+            t1 = time.time()
+            spans.add("quote", t0, t1, mint=opp.mint)
+            if isinstance(planned, str):
+                await risk.release.remote(reservation.id)
+                self._count("not_on_curve")
+                return {"status": "refused", "reason": planned}
+            order = planned.order
+            if self.mode == "live":   # built and simulated while the intent commits: neither sends anything
+                built = asyncio.ensure_future(self._build_curve_tx(order, view))
+            # The duplicate check and the durable intent in one ledger transaction, before anything is sent: a
+            # call retried after a restart finds its opportunity claimed and never buys it twice.
+            claimed = await self.ledger.claim_intent.remote(pickle.dumps(order, pickle.HIGHEST_PROTOCOL))
+            spans.add("intent", t1, time.time(), **{"order.id": order.id})
+        except BaseException:     # no intent written (the ledger rolled back), nothing sent: the capital goes back
+            _discard(built)
             await risk.release.remote(reservation.id)
-            self._count("not_on_curve")
-            return {"status": "refused", "reason": planned}
-        order = planned.order
-        # The duplicate check and the durable intent in one ledger transaction, before anything is sent: a call
-        # retried after a restart finds its opportunity claimed and never buys it twice.
-        with observe.span("intent", trace, **{"order.id": order.id}):
-            claimed = await self.ledger.claim_entry.remote(order)
-        if claimed is None:
+            raise
+        if not claimed:
+            _discard(built)
             self._count("duplicate_entry")
             return {"status": "duplicate", "order_id": order.id}
-        count_orders((claimed,))
+        count_orders((order,))
         if detected_at:
             self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
             self.detect_to_send_at.append(detected_at)
@@ -201,12 +258,15 @@ class Executor:
             await self._fail(order, "dry_run")
             return {"status": "dry_run", "order_id": order.id}
         if self.mode == "paper":
-            with observe.span("fill", trace, **{"order.id": order.id, "mode": "paper"}) as st:
+            t2 = time.time()
+            out: dict = {}
+            try:
                 out = await self._paper(order, view, refresh=from_launch)
-                if st is not None:
-                    st.span.set_attribute("outcome", str(out.get("status")))
+            finally:
+                spans.add("fill", t2, time.time(), **{"order.id": order.id, "mode": "paper",
+                                                      "outcome": str(out.get("status", "error"))})
             return out
-        return await self._live_curve(order, view)
+        return await self._send_built(order, built)
 
     # --- exits -----------------------------------------------------------------------------------------------
     async def execute_exit(self, signal: ExitSignal) -> dict:
@@ -315,23 +375,32 @@ class Executor:
 
     # --- live ------------------------------------------------------------------------------------------------
     async def _live_curve(self, order: Order, view) -> dict:
+        return await self._send_built(order, self._build_curve_tx(order, view))
+
+    async def _build_curve_tx(self, order: Order, view):
+        """The signed pump.fun transaction for `order`, simulated: (tx, last valid block height). Sends nothing."""
         s = self.sender
         assert s is not None
         creator = view.curve.creator
+        if order.side is Side.BUY:
+            intent = PumpBuyExactSol(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient,
+                                     creator=creator, spendable_sol_in=order.amount, min_tokens_out=order.limit,
+                                     token_program=view.token_program)
+            build = build_buy_exact_sol_tx
+        else:
+            intent = PumpSell(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient, creator=creator,
+                              amount=order.amount, min_sol_output=order.limit, token_program=view.token_program)
+            build = build_sell_tx
+        blockhash, last_valid = await s.blockhash()
+        tx = build(intent, s.keypair, blockhash, compute_unit_limit=s.cu_limit,
+                   compute_unit_price=s.cu_price or None, tip=await s.tip())
+        await s.simulate(tx)
+        return tx, last_valid
+
+    async def _send_built(self, order: Order, built) -> dict:
+        """`built`: _build_curve_tx's awaitable (a task already running beside the intent write, for an entry)."""
         try:
-            if order.side is Side.BUY:
-                intent = PumpBuyExactSol(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient,
-                                         creator=creator, spendable_sol_in=order.amount, min_tokens_out=order.limit,
-                                         token_program=view.token_program)
-                build = build_buy_exact_sol_tx
-            else:
-                intent = PumpSell(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient, creator=creator,
-                                  amount=order.amount, min_sol_output=order.limit, token_program=view.token_program)
-                build = build_sell_tx
-            blockhash, last_valid = await s.blockhash()
-            tx = build(intent, s.keypair, blockhash, compute_unit_limit=s.cu_limit,
-                       compute_unit_price=s.cu_price or None, tip=await s.tip())
-            await s.simulate(tx)
+            tx, last_valid = await built
         except (SendError, ValueError) as exc:
             await self._fail(order, f"build/simulate: {exc}")
             return {"status": "rejected", "reason": str(exc), "order_id": order.id}

@@ -4,12 +4,13 @@ Every method is idempotent (orders by deterministic id, fills by (order, signatu
 with `max_task_retries=-1` a call in flight when this actor dies is replayed on the restarted one.
 
 Two concurrency groups, one thread each: "write" owns the writer connection (every commit, the executor's
-claim_entry among them) and "read" a read-only connection (WAL readers never block the writer nor wait for it).
+claim_intent among them) and "read" a read-only connection (WAL readers never block the writer nor wait for it).
 So a slow status query (summary, activity, fills pages) never queues ahead of an order's durable intent.
 A write has committed before its call returns, so a caller that awaited it reads its own write.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import ray
@@ -41,6 +42,13 @@ class LedgerActor:
     @_WRITE
     def claim_entry(self, order: Order) -> Order | None:
         return self.store.claim_entry(order)
+
+    @_WRITE
+    def claim_intent(self, packed_order: bytes) -> bool:
+        """claim_entry on the sniper path: the buy intent pickled once by the Executor, True back once it is
+        durable (False: its opportunity was claimed before). The same transaction and commit; what it spares is
+        Ray serialising an Order each way, ~0.4 ms of the intent's round trip on the 2-core VM."""
+        return self.store.claim_entry(pickle.loads(packed_order)) is not None
 
     @_WRITE
     def record_batch(self, orders: list[Order] = (), fills: list[Fill] = (), positions: list[Position] = ()):

@@ -1,8 +1,9 @@
 """Orchestrator actor: the 10 ms decision loop over the priority queue (pipelines/decision_queue.py).
 
 Each tick hands out what may start now (cancels, then exits, then entries up to the concurrency cap) and
-starts each as its own task: approval + reservation is one RiskSupervisor call, execution is fire-and-track on
-the Executor, so the loop itself never waits on anything. Launches and exits do not wait for the next tick:
+starts each as its own task: an entry is one RiskSupervisor call (approve and reserve and, when approved, hand it
+straight to the Executor: RiskSupervisor.approve_and_execute) that answers with the decision and the execution's
+outcome, so the loop itself never waits on anything. Launches and exits do not wait for the next tick:
 they are dispatched the moment they arrive (the sniper path and emergency exits). The sniper's opportunities are
 pipelines/stages.on_launches, the function the backtester runs.
 
@@ -32,6 +33,7 @@ from pipelines.config import Config
 from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
 from pipelines.housekeeping import CAPITAL_EVERY_S
 from pipelines.messages import ExitSignal, Opportunity
+from pipelines.risk.handoff import EntryRequest, pack
 from pipelines.scoring.sniper import Sniper
 from pipelines.stages import MAX_ACTIONS_PER_TICK
 from pipelines.strategy_weights import StrategyWeights
@@ -174,40 +176,46 @@ class Orchestrator:
         root = observe.start_trace("opportunity", detected or opp.created_at, {
             "opportunity.id": opp.id, "mint": opp.mint, "strategy": opp.strategy, "score": opp.score})
         parent = observe.traceparent(root)
-        if detected:
-            observe.past_span("deliver", root, detected, seen.arrived)
         result: dict = {}
         if parent:
             opp = dataclasses.replace(opp, trace_id=parent)
         sniped = seen if seen is not None and opp.strategy == "sniper" else NOT_DETECTED
         self.in_flight += 1
+        asked = time.time()
+        decided = 0.0
         try:
-            with observe.span("approve", parent):
-                # The approval goes to the Executor by reference, sent with it: Ray hands the RiskSupervisor's
-                # answer to the Executor as soon as it comes, without waiting for a turn of this loop. A refusal
-                # comes back from the Executor as "rejected" with nothing done.
-                decision_ref = self.peers(names.RISK).approve_and_reserve.remote(opp)
-                result_ref = self.peers(names.EXECUTOR).execute_approved.remote(
-                    opp, decision_ref, sniped.at, sniped.launch, sniped.creator_trade)
-                decision = await decision_ref
+            # One call for the whole entry: the RiskSupervisor decides, hands an approved entry (packed once here,
+            # passed on as is) straight to the Executor and answers with the decision and the outcome, so the send
+            # is two hops away (a refusal comes back at once and never reaches the Executor). See
+            # RiskSupervisor.approve_and_execute for why the answer comes at the end of the execution.
+            approval = await self.peers(names.RISK).approve_and_execute.remote(
+                pack(EntryRequest(opp, sniped.at, sniped.launch, sniped.creator_trade)))
+            decision, decided = approval.decision, approval.decided_at
             if not decision.approved:
                 self._signal(opp, False, decision.reason, root)
                 self.rejections[decision.reason] = self.rejections.get(decision.reason, 0) + 1
-                result = await result_ref
+                result = {"status": "rejected", "reason": decision.reason}
                 if opp.strategy == "manual":   # the operator asks for this one's outcome (control API)
                     self.results[opp.id] = result
                 return
             self._count("approved")
-            try:
-                result = await result_ref
+            self._signal(opp, True, decision.reason, root)     # after the send: logging is off the hot path
+            if approval.error:   # the Executor call failed (the RiskSupervisor released what it could not settle)
+                self._count(f"error_{approval.error}")
+                log.warning("entry %s %s failed: %s", opp.strategy, opp.mint, approval.error)
+                result = {"status": "error", "reason": approval.error}
+            else:
+                result = approval.outcome
                 self._count(f"entry_{result.get('status')}")
-                self.results[opp.id] = result
-                if len(self.results) > 1000:
-                    self.results.pop(next(iter(self.results)))
-            finally:
-                self._signal(opp, True, decision.reason, root)   # after the send: logging is off the hot path
+            self.results[opp.id] = result
+            if len(self.results) > 1000:
+                self.results.pop(next(iter(self.results)))
         finally:
             self.in_flight -= 1
+            # spans made now, from the times taken on the way: their cost stays off the path to the send
+            if detected:
+                observe.past_span("deliver", root, detected, seen.arrived)
+            observe.past_span("approve", root, asked, decided or time.time())
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
     @staticmethod

@@ -2,6 +2,10 @@
 
 approve_and_reserve contains no await, so on this async actor's single event loop it runs to completion
 before any other call: one atomic decision per opportunity, however many callers ask at once.
+approve_and_execute (the Orchestrator's entry call) is that same decision, and when it approves it hands the
+entry to the Executor itself, so the approval goes straight on to the execution (no detour through the
+Orchestrator); it answers once the execution has, awaiting it outside the atomic part (other calls run
+meanwhile), and gives the capital back if there is no Executor to run it.
 The book is written to the ledger (fire-and-forget, in call order) after every change and restored on start.
 Replay mode: time is the replay's simulated clock (pushed by the Orchestrator before the actions of a tick,
 passed with mark_to_market); reservations past their TTL are released as the book's own clock passes them
@@ -10,9 +14,12 @@ passed with mark_to_market); reservations past their TTL are released as the boo
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from typing import NamedTuple
 
 import ray
+from ray.exceptions import RayTaskError
 
 from actors import names, observe, runtime_config
 from actors.clock import ActorClock
@@ -22,8 +29,20 @@ from pipelines.desk import RiskBooking, apply_risk_booking
 from pipelines.housekeeping import RISK_EXPIRE_EVERY_S
 from pipelines.messages import Decision, Fill, Opportunity
 from pipelines.risk import RiskBook
+from pipelines.risk.handoff import unpack
 
 SNAPSHOT_KEY = "risk_book"
+log = logging.getLogger("launchray.risk")
+
+
+class Approval(NamedTuple):
+    """approve_and_execute's answer: the decision, the Executor's outcome of an approved entry (None for a refusal
+    or a failed Executor call), when the decision was made (the end of the Orchestrator's `approve` span), and for
+    a failed Executor call the exception's type."""
+    decision: Decision
+    outcome: dict | None = None
+    decided_at: float = 0.0
+    error: str = ""
 
 
 @ray.remote(num_cpus=0)
@@ -43,7 +62,9 @@ class RiskSupervisor:
         self.reserve_us: list[float] = []
         self.decisions: dict[str, int] = {}
         self._dirty = False
-        self._task = asyncio.get_event_loop().create_task(self._housekeeping())
+        loop = asyncio.get_event_loop()
+        self._task = loop.create_task(self._housekeeping())
+        self._warm = loop.create_task(self.peers.warm(names.EXECUTOR))   # the first approved snipe pays no lookup
 
     def _changed(self) -> None:
         self._dirty = True
@@ -81,6 +102,43 @@ class RiskSupervisor:
             # lost in a crash costs nothing — a fill whose reservation is unknown still counts as deployed.
             self._changed()
         return decision
+
+    async def approve_and_execute(self, entry: bytes) -> Approval:
+        """approve_and_reserve for a packed EntryRequest (pipelines/risk/handoff.py) and, when approved, the entry
+        handed straight to Executor.execute_entry (the bytes passed on as they came); a refusal never reaches the
+        Executor. Answers with the decision and the Executor's outcome (or why there is none).
+
+        Atomic: no await before the book has decided and reserved, so on this actor's one event loop nothing runs
+        in between. Then it awaits the execution, which yields the loop: other approvals (and the Executor's own
+        release/booking calls) go on meanwhile, and the Orchestrator's in-flight count still covers the execution.
+
+        Why it answers at the end rather than at once with an ObjectRef of the outcome: the send's critical path
+        is Orchestrator -> here -> Executor either way, but an answer sent now wakes the Orchestrator and starts
+        Ray's borrower protocol for the ref, both on the 2 cores the Executor needs for the quote and the intent.
+        Micro-benchmark of the three actors (before SCHED_RR), Orchestrator's call to the Executor's start, p50:
+        4.2 ms answering at the end, 5.5 ms returning the ref at once, 6.0 ms with the approval routed back
+        through the Orchestrator (the previous design)."""
+        request = unpack(entry)
+        decision = self.approve_and_reserve(request.opportunity)
+        decided_at = time.time()
+        if not decision.approved or decision.reservation is None:
+            return Approval(decision, None, decided_at)
+        reservation = decision.reservation
+        try:
+            outcome = await self.peers(names.EXECUTOR).execute_entry.remote(entry, reservation)
+        except RayTaskError as exc:
+            # raised inside the Executor: it released the reservation itself if no intent was written; from the
+            # intent on the ledger order owns it (reconciliation releases it or books the fill)
+            return Approval(decision, None, decided_at, type(exc.cause or exc).__name__)
+        except Exception as exc:
+            # no Executor to run it (not there, or dead once Ray's retries on a restarted one are spent): nothing
+            # else can settle this reservation now, so the capital comes back (an order such an Executor had
+            # already sent is reconciled from the ledger when one starts again, its fill counted as deployed)
+            if self.release(reservation.id):
+                log.warning("entry %s not executed (%s): reservation released", request.opportunity.id,
+                            type(exc).__name__)
+            return Approval(decision, None, decided_at, type(exc).__name__)
+        return Approval(decision, outcome, decided_at)
 
     def release(self, reservation_id: str) -> bool:
         released = self.book.release(reservation_id) is not None

@@ -2,6 +2,7 @@
 concurrency groups), and a caller always reads its own committed writes."""
 from __future__ import annotations
 
+import pickle
 import threading
 from dataclasses import replace
 
@@ -47,5 +48,18 @@ def test_reads_see_each_committed_write_and_claims_stay_exclusive(ray_session, t
         assert all(c is not None for c in claimed)
         assert {o.id for o in ray.get(ledger.orders.remote())} == {f"o{i}" for i in range(1, 40)}
         assert ray.get(ledger.summary.remote())["orders"] == 39
+    finally:
+        ray.kill(ledger)
+
+
+def test_the_packed_claim_is_durable_once_and_refuses_a_second_claim(ray_session, tmp_path):
+    ledger = LedgerActor.remote(str(tmp_path / "ledger.sqlite"))
+    try:
+        assert ray.get(ledger.claim_intent.remote(pickle.dumps(intent(1)))) is True
+        assert ray.get(ledger.get_order.remote("o1")) == intent(1)          # committed, as sent
+        # a retried call (the same order) and another order for the same opportunity: both refused
+        assert ray.get(ledger.claim_intent.remote(pickle.dumps(intent(1)))) is False
+        assert ray.get(ledger.claim_intent.remote(pickle.dumps(replace(intent(1), id="o1b")))) is False
+        assert [o.id for o in ray.get(ledger.orders.remote())] == ["o1"]
     finally:
         ray.kill(ledger)
