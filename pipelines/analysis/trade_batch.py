@@ -17,6 +17,8 @@ import logging
 import zlib
 from array import array
 
+import numpy as np
+
 from pipelines.chain.events import Trade
 
 from .layout import CURVE_VENUES, VSOL, VTOK, AnalysisParams
@@ -31,13 +33,20 @@ if tuple(f.name for f in dataclasses.fields(Trade))[:len(_ROW_FIELDS)] != _ROW_F
 EXACT_MAX = 1 << 53          # amounts below this: the kernel's float64 divisions round as Python's int / int
 _crc32 = zlib.crc32
 
-try:
-    import numpy as np
+trade_kernel = None          # the numba module, imported by the first TradeKernel (numba costs ~60 MB: only
+_unavailable = False         # a process that applies trades, a shard or a backtester, pays for it)
 
-    from . import trade_kernel
-except Exception as exc:     # numba missing or broken here: the Python path does everything
-    log.warning("compiled trade kernel unavailable (%s): trades take the Python path", exc)
-    trade_kernel = None
+
+def _load_module():
+    global trade_kernel, _unavailable
+    if trade_kernel is None and not _unavailable:
+        try:
+            from . import trade_kernel as module
+            trade_kernel = module
+        except Exception as exc:     # numba missing or broken here: the Python path does everything
+            log.warning("compiled trade kernel unavailable (%s): trades take the Python path", exc)
+            _unavailable = True
+    return trade_kernel
 
 
 class TradeKernel:
@@ -54,7 +63,7 @@ class TradeKernel:
 
     @classmethod
     def for_params(cls, params: AnalysisParams) -> TradeKernel | None:
-        if trade_kernel is None or not trade_kernel.supports(params):
+        if _load_module() is None or not trade_kernel.supports(params):
             return None
         return cls(params)
 
@@ -116,7 +125,7 @@ def warm_cache() -> bool:
     """Load the compiled kernel in this process, compiling it if this machine has not yet (numba keeps it on
     disk beside the module): actors started after this load it in ~2 s instead of compiling for ~10-25 s.
     False when numba is not available here."""
-    if trade_kernel is None:
+    if _load_module() is None:
         return False
     from pipelines.config import AnalysisConfig
     TradeKernel(AnalysisParams.from_config(AnalysisConfig()))

@@ -22,7 +22,7 @@ from pipelines.config import AnalysisConfig
 
 from .market import SOL, Curve, key, sig, trade
 
-pytestmark = pytest.mark.skipif(trade_batch.trade_kernel is None, reason="numba not installed")
+pytestmark = pytest.mark.skipif(trade_batch._load_module() is None, reason="numba not installed")
 
 
 def pair(**cfg) -> tuple[ShardCore, ShardCore]:
