@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import ray
 
-from actors import names, observe, runtime_config
+from actors import names, observe, priority, runtime_config
 from actors.logs import SIGNALS, log_event
 from actors.clock import ActorClock
 from actors.metrics import tally
@@ -94,11 +94,12 @@ class Orchestrator:
     async def _run_loop(self) -> None:
         period = self.cfg.orchestrator.loop_ms / 1000
         loop_tally = tally()
+        ticker = priority.Ticker()     # sub-ms wake-ups when this actor runs real-time (ray.realtime_priority)
         last = time.perf_counter()
         deadline = last
         while self.running:
             deadline += period
-            await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+            await ticker.sleep(deadline - time.perf_counter())
             t = time.perf_counter()
             self.periods_ms.append((t - last) * 1000)
             if self.periods_ms[-1] > 1.1 * period * 1000:      # late ticks kept with their time, to find the cause

@@ -119,3 +119,38 @@ def _threads() -> list[int]:
     tasks = f"/proc/{os.getpid()}/task"
     return list(map(int, os.listdir(tasks))) if os.path.isdir(tasks) else [0]
 
+
+def is_realtime() -> bool:
+    """Whether this thread runs under SCHED_RR (set_realtime took effect)."""
+    try:
+        return os.sched_getscheduler(0) == os.SCHED_RR
+    except (OSError, AttributeError):
+        return False
+
+
+class Ticker:
+    """Sleeps of an event loop with sub-millisecond precision, for a real-time process: the loop's own timers wake
+    through epoll, whose timeout is in whole milliseconds (a 10 ms tick comes up to 1 ms late); a thread's
+    nanosleep, handed back with call_soon_threadsafe, comes within ~0.1 ms. Ordinary processes keep
+    asyncio.sleep: without real-time priority a sleeping thread wakes behind every busy process (measured on the
+    2-core VM with two CPU burners: p99 period 104 ms by thread against 26 ms by asyncio.sleep; 10.2 against
+    10.6 ms under SCHED_RR)."""
+
+    def __init__(self) -> None:
+        self._pool = None
+        if is_realtime():
+            import concurrent.futures
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ticker")
+
+    @property
+    def precise(self) -> bool:
+        return self._pool is not None
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+        if self._pool is None or seconds <= 0:
+            await asyncio.sleep(max(0.0, seconds))
+        else:
+            import time
+            await asyncio.get_running_loop().run_in_executor(self._pool, time.sleep, seconds)
+

@@ -95,3 +95,32 @@ def test_the_decision_path_runs_real_time_where_permitted_and_the_rest_never():
 
 def test_the_default_profile_runs_the_decision_path_real_time():
     assert load_config("sim", env={}).ray.realtime_priority == 5
+
+
+def test_a_ticker_sleeps_by_thread_only_in_a_real_time_process():
+    import asyncio
+    import time
+
+    ticker = priority.Ticker()
+    assert ticker.precise is priority.is_realtime() is False     # the test process: ordinary scheduling
+
+    async def timed(t: priority.Ticker) -> float:
+        t0 = time.perf_counter()
+        await t.sleep(0.02)
+        await t.sleep(-1.0)                                     # a deadline already past: no wait
+        return time.perf_counter() - t0
+
+    assert 0.02 <= asyncio.run(timed(ticker)) < 0.5
+    code = """
+import asyncio, os, time
+os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(3))
+from actors import priority
+t = priority.Ticker()
+async def main():
+    t0 = time.perf_counter(); await t.sleep(0.02); return time.perf_counter() - t0
+print(t.precise, asyncio.run(main()) >= 0.02)
+"""
+    if os.geteuid() == 0:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+        assert out.stdout.split() == ["True", "True"]
