@@ -75,7 +75,9 @@ def apply(component: str, background_nice: int, actor: bool | None = None, realt
         sys.setswitchinterval(HOT_SWITCH_INTERVAL_S)
     if realtime > 0 and component in REALTIME:
         try:
-            set_realtime(realtime)
+            # the Orchestrator one level above the rest: among SCHED_RR equals a busy Executor would hold a core
+            # until it blocks, and the 10 ms tick would wait behind it
+            set_realtime(min(99, realtime + 1) if component == "orchestrator" else realtime)
         except (OSError, AttributeError) as exc:   # no CAP_SYS_NICE (not root), or not Linux: normal priority
             log.warning("%s: real-time priority not set (%s); running at normal priority", component, exc)
     if background_nice <= 0 or not is_background(component):

@@ -14,6 +14,7 @@
 - rss_mb per actor: resident memory of each actor's worker process.
 
 Usage: python benchmarks/pipeline.py [--seconds 60] [--events 200000] [--launches-per-minute 120]
+       [--realtime-priority N] [--ray-worker-niceness N]
 """
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds after start not counted in detect_to_send")
     ap.add_argument("--ray-worker-niceness", type=int, default=None,
                     help="override ray.worker_niceness (15 = Ray's own default) to compare")
+    ap.add_argument("--realtime-priority", type=int, default=None,
+                    help="override ray.realtime_priority (0 = the decision path at ordinary priority) to compare")
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -120,12 +123,14 @@ def main() -> int:
                  "max_concentration": 1.0}})
     if args.ray_worker_niceness is not None:
         cfg = config_with(cfg, {"ray": {"worker_niceness": args.ray_worker_niceness}})
+    if args.realtime_priority is not None:
+        cfg = config_with(cfg, {"ray": {"realtime_priority": args.realtime_priority}})
     # Ray started as `launchray run` starts it (worker priority included)
     ray.init(address="local", num_cpus=2, include_dashboard=True, log_to_driver=False, configure_logging=False,
              _system_config=ray_system_config(cfg))
     system = TradingSystem(cfg)
     result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]},
-                    "ray_worker_niceness": cfg.ray.worker_niceness}
+                    "ray_worker_niceness": cfg.ray.worker_niceness, "realtime_priority": cfg.ray.realtime_priority}
     try:
         system.start()
         market_start = time.time()

@@ -83,14 +83,15 @@ stop.set()
 
 def test_the_decision_path_runs_real_time_where_permitted_and_the_rest_never():
     rr, other = (os.SCHED_RR, 4), (os.SCHED_OTHER, 0)
-    policies, logged = _policy_after("orchestrator", 4)
+    policies, logged = _policy_after("executor", 4)
     if os.geteuid() == 0:                        # CAP_SYS_NICE: every thread, the one started before included
         assert policies == {rr} and logged == ""
+        assert _policy_after("orchestrator", 4)[0] == {(os.SCHED_RR, 5)}   # one above: its tick preempts
     else:                                        # not permitted: said so, and nothing changed
         assert policies == {other} and "real-time priority not set" in logged
     for component in ("ingest", "analyzer_shard_0", "simnet"):     # CPU-heavy: never real-time
         assert _policy_after(component, 4)[0] == {other}
-    assert _policy_after("executor", 0)[0] == {other}               # 0 = off
+    assert _policy_after("orchestrator", 0)[0] == {other}           # 0 = off
 
 
 def test_the_default_profile_runs_the_decision_path_real_time():
