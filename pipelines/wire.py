@@ -78,6 +78,11 @@ def constructor(cls: type) -> Callable:
     return _setter_function(cls, keyword=True)
 
 
+def rebuilder(cls: type) -> Callable:
+    """make(*field values) -> a cls, for a class registered with pickle_by_fields (what unpickling uses)."""
+    return _REBUILD[cls]
+
+
 def _rebuild(cls: type, values: tuple):
     return _REBUILD[cls](*values)
 
@@ -189,6 +194,6 @@ def wire_batch(items: list) -> EventBatch:
     from pipelines.chain.events import Trade
     if all(type(x) is tuple for x in items):
         return EventBatch.of_columns(Trade, tuple(zip(*items)))
-    make = _REBUILD[Trade]
+    make = rebuilder(Trade)
     return EventBatch([make(*x) if type(x) is tuple else x for x in items])
 

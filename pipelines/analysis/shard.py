@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 from pipelines.chain.events import Trade
 from pipelines.config import AnalysisConfig
 from pipelines.messages import TokenFeatures
+from pipelines.wire import rebuilder
 
 from .routing import event_mint
 from .layout import LAST_ACTIVE, MAX_KEY_LEN, AnalysisParams
@@ -41,12 +42,7 @@ RUGGED_MEMORY = 4096
 _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq"))
 _trade_values = attrgetter(*_TRADE_FIELDS)
-_make_trade = Trade          # Trade(*values) rebuilds one from its field values
-
-
-def _item(ev):
-    """What the batch loop takes: a Trade as its field values, any other event as it is."""
-    return _trade_values(ev) if type(ev) is Trade else ev
+_make_trade = rebuilder(Trade)   # a Trade from its field values, as the wire rebuilds one
 
 
 class ShardCore:
@@ -91,10 +87,10 @@ class ShardCore:
         return list(self._apply_items(rows, now))
 
     def _apply(self, events: Iterable, now: float) -> dict[str, TokenState]:
-        return self._apply_items(map(_item, events), now)
+        return self._apply_items(events, now)
 
     def _apply_items(self, items: Iterable, now: float) -> dict[str, TokenState]:
-        """The batch loop. An item is a Trade's field values (a tuple) or any other event object."""
+        """The batch loop. An item is an event, or a Trade's field values (a tuple, as the wire carries it)."""
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
@@ -111,7 +107,7 @@ class ShardCore:
                     mint = item[T_MINT]
                 else:
                     ev = item
-                    mint = event_mint(ev)
+                    mint = ev.mint if type(ev) is Trade else event_mint(ev)   # the common case first
                 if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
                     skipped += 1
                     continue
@@ -128,11 +124,12 @@ class ShardCore:
                     if len(seen) > dedupe:
                         seen.popitem(last=False)
                 st = tokens.get(mint)
+                if fast is not None and st is not None and (ev is None or type(ev) is Trade) and \
+                        fast(item if ev is None else _trade_values(ev), st):
+                    touched[mint] = st                 # queued for the compiled kernel (applied in order)
+                    tokens.move_to_end(mint)
+                    continue
                 if ev is None:
-                    if fast is not None and st is not None and fast(item, st):
-                        touched[mint] = st             # queued for the compiled kernel (applied in order)
-                        tokens.move_to_end(mint)
-                        continue
                     ev = _make_trade(*item)
                 if kernel is not None and kernel.pending:
                     bad += kernel.run(now)             # events before this one first: order holds
