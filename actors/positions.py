@@ -48,6 +48,7 @@ class PositionTracker:
         # Fills the ledger holds but the snapshot had not seen yet (crash between the two writes).
         self.replayed = 0
         self._replayed_bookings = []
+        replayed_positions = {}
         for fill in ray.get(self.ledger.fills.remote()):
             order = ray.get(self.ledger.get_order.remote(fill.order_id))
             if order is not None:
@@ -55,6 +56,11 @@ class PositionTracker:
                 if not change.duplicate:
                     self.replayed += 1
                     self._replayed_bookings.append(booking)
+                    replayed_positions[change.position.mint] = change.position
+        # ... and their position rows, written before any call is taken: the on_fill that Ray retries after this
+        # restart finds its fill already in the book (a duplicate, nothing written), so this is the only write
+        if replayed_positions:
+            ray.get([self.ledger.upsert_position.remote(pos) for pos in replayed_positions.values()])
         self.watch = ExitWatch(self.book, cfg.exits, DEFAULT_SELL_FEE_BPS)
         self._fees_loaded = False
         self._dirty = bool(self.replayed)
