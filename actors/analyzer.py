@@ -103,18 +103,15 @@ class AnalyzerShard:
     async def ingest(self, events, now: float | None = None) -> int:
         """A batch from Ingest (a list, or an EventBatch: columns on the wire)."""
         now = self.clock.at(now)
-        rows = events.rows_of(Trade) if isinstance(events, EventBatch) and not self.clock.replay else None
-        if rows is not None:               # trades only, as they came: applied from their values, no objects
-            n = len(events)
-            self._touched.update(dict.fromkeys(self.core.apply_trade_rows(rows, now)))
-            return n
-        events = events_of(events)
         if self.clock.replay:              # this batch's features, now (as the backtester reads them)
+            events = events_of(events)
             for f in self.core.ingest(events, now):
                 self._out[f.mint] = f      # a token's batch features replace its refreshed ones
             await self.flush()
-        else:                              # apply now, read features once per flush
-            self._touched.update(dict.fromkeys(self.core.apply(events, now)))
+            return len(events)
+        # apply now, read features once per flush; a batch of trades alone is applied from its wire values
+        rows = events.rows_of(Trade) if isinstance(events, EventBatch) else None
+        self._touched.update(dict.fromkeys(self.core.apply(events_of(events) if rows is None else rows, now)))
         return len(events)
 
     def _collect(self, now: float) -> None:

@@ -73,7 +73,9 @@ class ShardCore:
     # --- batches ----------------------------------------------------------------------------------------------
     def apply(self, events: Iterable, now: float) -> list[str]:
         """Fold a batch in; the mints it touched (an event changed their state), once each, first-touched first.
-        A list, not a set: hosts emit features in this order and replays must not depend on string hashing."""
+        A list, not a set: hosts emit features in this order and replays must not depend on string hashing.
+        A trade may also come as its field values (a tuple in Trade's field order, as an EventBatch of trades
+        carries it on the wire: EventBatch.rows_of), so a host never has to build the Trade objects."""
         return list(self._apply(events, now))
 
     def apply_states(self, events: Iterable, now: float) -> dict[str, TokenState]:
@@ -81,15 +83,7 @@ class ShardCore:
         reads, including a state the cap evicted later in the same batch (its last state)."""
         return self._apply(events, now)
 
-    def apply_trade_rows(self, rows: Iterable[tuple], now: float) -> list[str]:
-        """apply for a batch of trades given as their field values (Trade's field order: what an EventBatch of
-        trades carries on the wire), without building the Trade objects."""
-        return list(self._apply_items(rows, now))
-
-    def _apply(self, events: Iterable, now: float) -> dict[str, TokenState]:
-        return self._apply_items(events, now)
-
-    def _apply_items(self, items: Iterable, now: float) -> dict[str, TokenState]:
+    def _apply(self, items: Iterable, now: float) -> dict[str, TokenState]:
         """The batch loop. An item is an event, or a Trade's field values (a tuple, as the wire carries it)."""
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")

@@ -212,7 +212,7 @@ def test_trades_applied_from_their_wire_columns_equal_trades_applied_as_objects(
         batch = pickle.loads(pickle.dumps(EventBatch(trades[i:i + 97]), protocol=5))
         rows = batch.rows_of(Trade)
         assert rows is not None
-        assert a.apply_trade_rows(rows, 20.0 + i) == b.apply(trades[i:i + 97], 20.0 + i)
+        assert a.apply(rows, 20.0 + i) == b.apply(trades[i:i + 97], 20.0 + i)
         assert_same(a, b)
 
 
