@@ -23,13 +23,13 @@ def intent(i: int) -> Order:
 def test_reads_see_each_committed_write_and_claims_stay_exclusive(ray_session, tmp_path):
     ledger = LedgerActor.remote(str(tmp_path / "ledger.sqlite"))
     try:
-        assert ray.get(ledger.claim_entry.remote(intent(1))).id == "o1"
+        assert ray.get(ledger.claim_intent.remote(pickle.dumps(intent(1)))) is True
         # read-your-write across the two groups: the read connection sees the committed intent
         assert ray.get(ledger.get_order.remote("o1")).state is OrderState.INTENT
         assert ray.get(ledger.entry_order_for.remote("opp1")).id == "o1"
         # the same opportunity claimed again (a retried call) is refused, even with another order id
 
-        assert ray.get(ledger.claim_entry.remote(replace(intent(1), id="o1b"))) is None
+        assert ray.get(ledger.claim_intent.remote(pickle.dumps(replace(intent(1), id="o1b")))) is False
         # many claims and reads interleaved from threads: every claim lands once, reads never fail
         errors: list[BaseException] = []
 
@@ -42,10 +42,10 @@ def test_reads_see_each_committed_write_and_claims_stay_exclusive(ray_session, t
                 errors.append(exc)
         t = threading.Thread(target=reader)
         t.start()
-        claimed = ray.get([ledger.claim_entry.remote(intent(i)) for i in range(2, 40)])
+        claimed = ray.get([ledger.claim_intent.remote(pickle.dumps(intent(i))) for i in range(2, 40)])
         t.join()
         assert not errors
-        assert all(c is not None for c in claimed)
+        assert all(c is True for c in claimed)
         assert {o.id for o in ray.get(ledger.orders.remote())} == {f"o{i}" for i in range(1, 40)}
         assert ray.get(ledger.summary.remote())["orders"] == 39
     finally:
