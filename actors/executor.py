@@ -68,16 +68,7 @@ class _Spans:
             self.done.append((name, start, end, attributes))
 
     def record(self) -> None:
-        if not self.done or not observe.tracing_on():
-            return
-        from opentelemetry import trace
-        from actors.tracing import context_from
-        ctx = context_from(self.parent)
-        if ctx is None:
-            return
-        parent = trace.get_current_span(ctx)
-        for name, start, end, attributes in self.done:
-            observe.past_span(name, parent, start, end, **attributes)
+        observe.past_spans_under(self.parent, self.done)
         self.done.clear()
 
 

@@ -95,6 +95,21 @@ def past_span(name: str, root, start_ts: float, end_ts: float, **attributes) -> 
         pass
 
 
+def past_spans_under(parent: str, spans) -> None:
+    """past_span for each (name, start, end, attributes) of `spans`, under the traceparent `parent` (a span made
+    in another actor). Nothing when tracing is off, there is no parent, or it cannot be read."""
+    if _tracer is None or not parent or not spans:
+        return
+    from opentelemetry import trace
+    from actors.tracing import context_from
+    ctx = context_from(parent)
+    if ctx is None:
+        return
+    root = trace.get_current_span(ctx)
+    for name, start, end, attributes in spans:
+        past_span(name, root, start, end, **attributes)
+
+
 def traceparent(span) -> str:
     if span is None:
         return ""
