@@ -21,7 +21,7 @@ import ray
 
 from actors import names, observe
 from actors.clock import ActorClock
-from actors.metrics import count_events, count_trade_rows, tally
+from actors.metrics import count_events, count_trade_columns, tally
 from pipelines import stages
 from actors.logs_stream import LogsStream, is_truncated
 from pipelines.chain.decode import decode_logs
@@ -31,7 +31,7 @@ from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe
 from pipelines.rpc.policy import Backoff
 from pipelines.chain.events import Trade
-from pipelines.wire import EventBatch, events_of, wire_batch
+from pipelines.wire import EventBatch, events_of, join_batches
 
 log = logging.getLogger("launchray.ingest")
 
@@ -80,11 +80,11 @@ class IngestCore:
         tally().count("decode_errors", self.stats["decode_errors"] - errors_before, source="logs")   # per batch
         return events, truncated
 
-    def route_trade_rows(self, rows, n: int) -> dict[int, list[tuple]]:
-        """route for `n` trades given as their wire values (no Trade objects built)."""
-        by_shard = stages.route_trade_rows(rows, self.n_shards)
-        self.stats["events"] += n
-        count_trade_rows(by_shard.values())
+    def route_trade_columns(self, columns: tuple) -> dict[int, tuple]:
+        """route for trades given as their wire columns (no Trade objects built)."""
+        by_shard = stages.route_trade_columns(columns, self.n_shards)
+        self.stats["events"] += len(columns[0]) if columns else 0
+        count_trade_columns(by_shard.values())
         return by_shard
 
     def route(self, events: list) -> tuple[dict[int, list], list, list]:
@@ -124,7 +124,9 @@ class Ingest:
         self._inflight: dict[int, list] = {i: [] for i in range(n_shards)}
         # Routed events wait here for their shard's sender task: a shard that falls behind holds back only its
         # own stream, never the decode of new notifications or the launches on their way to the Orchestrator.
+        # In chunks as they were routed: a list of events, or an EventBatch of trades' columns (ingest_events).
         self._pending: dict[int, list] = {i: [] for i in range(n_shards)}
+        self._backlog = [0] * n_shards             # events in _pending[i]
         self._wake = {i: asyncio.Event() for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
@@ -248,12 +250,17 @@ class Ingest:
         if lifecycle:
             self.peers(names.POSITIONS).on_lifecycle.remote(lifecycle)
         for i, evs in by_shard.items():
-            self._pending[i].extend(evs)
-            self._wake[i].set()
+            self._queue_for_shard(i, evs)
+
+    def _queue_for_shard(self, i: int, chunk) -> None:
+        self._pending[i].append(chunk)
+        self._backlog[i] += len(chunk)
+        self._wake[i].set()
 
     async def _shard_sender(self, i: int) -> None:
-        """Shard i's events, in order, in batches of what has accumulated (up to MAX_SHARD_BATCH), with at most
-        MAX_INFLIGHT_PER_SHARD calls outstanding: a slow shard gets bigger batches, nothing is dropped."""
+        """Shard i's events, in order, in batches of what has accumulated (whole chunks, up to MAX_SHARD_BATCH
+        events unless one chunk is bigger), with at most MAX_INFLIGHT_PER_SHARD calls outstanding: a slow shard
+        gets bigger batches, nothing is dropped."""
         while True:
             await self._wake[i].wait()
             self._wake[i].clear()
@@ -263,8 +270,13 @@ class Ingest:
                     await asyncio.wait(futs, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 pending = self._pending[i]
-                batch, self._pending[i] = pending[:MAX_SHARD_BATCH], pending[MAX_SHARD_BATCH:]
-                futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(wire_batch(batch))))
+                take, n = 1, len(pending[0])
+                while take < len(pending) and n + len(pending[take]) <= MAX_SHARD_BATCH:
+                    n += len(pending[take])
+                    take += 1
+                batch, self._pending[i] = pending[:take], pending[take:]
+                self._backlog[i] -= n
+                futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(join_batches(batch))))
                 self._inflight[i] = futs
 
     # --- replay mode -------------------------------------------------------------------------------------------
@@ -291,15 +303,13 @@ class Ingest:
 
     async def ingest_events(self, events) -> int:
         """Feed already-decoded events, a list or an EventBatch (recorded streams, benchmarks). An EventBatch of
-        trades alone is routed from its wire values and forwarded as such: no Trade object is built here."""
-        rows = events.rows_of(Trade) if isinstance(events, EventBatch) and self.recorder is None else None
-        if rows is not None:
-            n = len(events)
+        trades alone is routed from its wire columns and forwarded as such: no Trade object is built here."""
+        columns = events.columns_of(Trade) if isinstance(events, EventBatch) and self.recorder is None else None
+        if columns is not None:
             self.last_event_ts = time.time()
-            for i, part in self.core.route_trade_rows(rows, n).items():
-                self._pending[i].extend(part)
-                self._wake[i].set()
-            return n
+            for i, part in self.core.route_trade_columns(columns).items():
+                self._queue_for_shard(i, EventBatch.of_columns(Trade, part))
+            return len(events)
         events = events_of(events)
         await self._dispatch(events)
         return len(events)
@@ -357,7 +367,7 @@ class Ingest:
 
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
-                "queue": len(self._queue), "shard_backlog": sum(map(len, self._pending.values())), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "queue": len(self._queue), "shard_backlog": sum(self._backlog), "launches_seen": len(self.core.launch_mints), **self.core.stats,
                 "last_event_ts": self.last_event_ts,
                 "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}

@@ -338,7 +338,6 @@ def _start_flusher() -> None:
 
 # --- what the actors count, per batch ---------------------------------------------------------------------
 _KIND_VENUE = attrgetter("kind", "venue")
-_VENUE_OF_ROW = itemgetter(0)                # a Trade's wire values: venue first
 
 
 def count_events(events) -> None:
@@ -349,12 +348,12 @@ def count_events(events) -> None:
             t.count("events_in", n, kind=kind, venue=venue)
 
 
-def count_trade_rows(parts) -> None:
-    """Ingest: trades routed from their wire values (field 0: venue), by venue."""
+def count_trade_columns(parts) -> None:
+    """Ingest: trades routed as their wire columns (column 0: venue), by venue."""
     t = tally()
     venues: Counter = Counter()
-    for rows in parts:
-        venues.update(map(_VENUE_OF_ROW, rows))
+    for columns in parts:
+        venues.update(columns[0])
     for venue, n in venues.items():
         t.count("events_in", n, kind="trade", venue=venue)
 

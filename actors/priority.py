@@ -40,8 +40,10 @@ REALTIME = frozenset({"orchestrator", "risk_supervisor", "executor", "ledger", "
 def ray_system_config(cfg) -> dict:
     """Ray settings for a Ray that launchray starts itself: its worker processes at `ray.worker_niceness`
     (Ray starts workers at nice 15 by default, which puts the decision path behind every other process on the
-    machine; the background actors still lower themselves by `ray.background_nice` from there)."""
-    return {"worker_niceness": cfg.ray.worker_niceness}
+    machine; the background actors still lower themselves by `ray.background_nice` from there), and call
+    arguments up to `ray.inline_object_bytes` passed inline rather than through the object store."""
+    return {"worker_niceness": cfg.ray.worker_niceness,
+            "max_direct_call_object_size": cfg.ray.inline_object_bytes}
 
 
 def is_background(component: str) -> bool:

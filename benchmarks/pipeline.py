@@ -102,6 +102,11 @@ def main() -> int:
     ap.add_argument("--realtime-priority", type=int, default=None,
                     help="override ray.realtime_priority (0 = the decision path at ordinary priority) to compare")
     args = ap.parse_args()
+    # stdout carries the JSON alone: Ray prints to this process's stdout (e.g. "(raylet) Task ... failed" as the
+    # actors are killed at teardown), so everything else goes to stderr from here on
+    json_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
@@ -172,7 +177,7 @@ def main() -> int:
     finally:
         system.teardown()
         ray.shutdown()
-    print(json.dumps(result))
+    print(json.dumps(result), file=json_out, flush=True)
     return 0
 
 

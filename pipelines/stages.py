@@ -4,7 +4,7 @@ actor system (actors/) and the backtester (pipelines/backtest/engine.py) run.
 Each function is the body of one actor method, without the Ray calls around it:
 
     route(events, n_shards, launch_mints)      IngestCore.route           events -> shards, launches, lifecycle
-    route_trade_rows(rows, n_shards)           IngestCore.route_trade_rows  trades' wire values -> shards
+    route_trade_columns(columns, n_shards)     IngestCore.route_trade_columns  trades' wire columns -> shards
     on_launches(queue, sniper, launches, ...)  Orchestrator.on_launches   sniper opportunities, pushed now
     momentum_opportunities(model, features..)  MomentumEngine.on_features score -> opportunity_from
     marks_from(features)                       MomentumEngine.on_features the price feed of the exits
@@ -20,6 +20,7 @@ mode (actors/replay.py) calls the actors in the same order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable, Iterable, Iterator
 
 from pipelines.analysis.routing import event_mint, shard_for
@@ -75,16 +76,32 @@ def route(events: Iterable, n_shards: int, launch_mints: set[str]) -> tuple[dict
     return by_shard, launches, lifecycle
 
 
-def route_trade_rows(rows: Iterable[tuple], n_shards: int) -> dict[int, list[tuple]]:
-    """route for trades given as their field values (an EventBatch of trades as it came off the wire): by the
-    shard of their mint (field 3), order kept. Trades are neither launches nor lifecycle events."""
-    by_shard: dict[int, list] = {}
-    for row in rows:
-        shard = 0 if n_shards == 1 else shard_for(row[3], n_shards)
-        lst = by_shard.get(shard)
-        if lst is None:
-            lst = by_shard[shard] = []
-        lst.append(row)
+def route_trade_columns(columns: tuple, n_shards: int) -> dict[int, tuple]:
+    """route for trades given as their columns (an EventBatch of trades as it came off the wire: one tuple per
+    field, Trade's field order): each shard's trades as columns of their own, by the shard of their mint
+    (column 3), order kept. No row is built: ~0.3 us per trade instead of ~1.2 through rows. Trades are
+    neither launches nor lifecycle events."""
+    if not columns or not columns[0]:
+        return {}
+    if n_shards == 1:
+        return {0: columns}
+    groups: dict[int, list[int]] = {}
+    for i, mint in enumerate(columns[3]):
+        shard = shard_for(mint, n_shards) if type(mint) is str else 0     # garbage: shard 0 counts it as bad
+        idx = groups.get(shard)
+        if idx is None:
+            groups[shard] = [i]
+        else:
+            idx.append(i)
+    if len(groups) == 1:
+        return {shard: columns for shard in groups}       # all to one shard: forwarded as they came
+    by_shard: dict[int, tuple] = {}
+    for shard, idx in groups.items():
+        if len(idx) == 1:                                 # itemgetter of one index gives a value, not a tuple
+            k = idx[0]
+            by_shard[shard] = tuple((col[k],) for col in columns)
+        else:
+            by_shard[shard] = tuple(map(itemgetter(*idx), columns))
     return by_shard
 
 

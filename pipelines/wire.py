@@ -15,6 +15,7 @@ Both refuse classes they cannot rebuild exactly (a __post_init__, fields outside
 from __future__ import annotations
 
 import dataclasses
+from itertools import chain
 from operator import attrgetter
 from typing import Callable
 
@@ -144,6 +145,13 @@ class EventBatch:
             return zip(*self._columns) if self._columns else iter(())
         return None
 
+    def columns_of(self, kind: type) -> tuple | None:
+        """This batch's columns (one tuple per field of `kind`, field order) when it arrived as columns of `kind`
+        alone and its objects were not built; else None."""
+        if self._events is None and self._cls is kind:
+            return self._columns
+        return None
+
     def __len__(self) -> int:
         if self._events is None:
             return len(self._columns[0]) if self._columns else 0
@@ -188,12 +196,15 @@ def events_of(batch) -> list:
     return batch.events if isinstance(batch, EventBatch) else batch
 
 
-def wire_batch(items: list) -> EventBatch:
-    """An EventBatch of events and/or trades given as their field values (tuples: what rows_of(Trade) yields).
-    Values only: sent as columns, as they came; a mix: the values become Trade objects again."""
-    from pipelines.chain.events import Trade
-    if all(type(x) is tuple for x in items):
-        return EventBatch.of_columns(Trade, tuple(zip(*items)))
-    make = rebuilder(Trade)
-    return EventBatch([make(*x) if type(x) is tuple else x for x in items])
-
+def join_batches(chunks: list) -> EventBatch:
+    """One EventBatch of `chunks` in order, each a list of events or an EventBatch. When every chunk is columns
+    of one class whose objects were never built, the result is those columns joined field by field (no object
+    is built on the way); otherwise it holds the events."""
+    parts = [c for c in chunks if len(c)]
+    if len(parts) == 1 and isinstance(parts[0], EventBatch):
+        return parts[0]
+    if parts and all(isinstance(c, EventBatch) and c._events is None for c in parts) and \
+            len({c._cls for c in parts}) == 1:
+        joined = tuple(tuple(chain.from_iterable(col)) for col in zip(*(c._columns for c in parts)))
+        return EventBatch.of_columns(parts[0]._cls, joined)
+    return EventBatch([ev for c in parts for ev in events_of(c)])

@@ -133,17 +133,24 @@ def test_a_one_class_batch_arrives_as_columns_and_builds_objects_only_when_read(
     assert list(pickle.loads(pickle.dumps(EventBatch([]), 5)).rows_of(Trade) or []) == []
 
 
-def test_wire_batch_sends_values_as_columns_and_a_mix_as_objects():
+def test_join_batches_joins_columns_without_building_objects_and_a_mix_as_objects():
     import pickle
 
     from pipelines.analysis.shard import _trade_values
     from pipelines.chain.events import Complete, Trade
-    from pipelines.wire import wire_batch
+    from pipelines.wire import EventBatch, join_batches
     trades = [Trade(venue="pumpfun", signature=f"s{i}", slot=i, mint="m", side="sell", sol_amount=i,
-                    token_amount=i, user="u", quote_mint="q", quote_amount=i) for i in range(3)]
+                    token_amount=i, user="u", quote_mint="q", quote_amount=i) for i in range(5)]
     rows = [_trade_values(t) for t in trades]
-    back = pickle.loads(pickle.dumps(wire_batch(rows), 5))
+    a = EventBatch.of_columns(Trade, tuple(zip(*rows[:2])))
+    b = EventBatch.of_columns(Trade, tuple(zip(*rows[2:])))
+    joined = join_batches([a, EventBatch.of_columns(Trade, ()), b])
+    assert joined.columns_of(Trade) == tuple(zip(*rows))           # joined field by field, no Trade built
+    back = pickle.loads(pickle.dumps(joined, 5))
     assert list(back.rows_of(Trade)) == rows and back.events == trades
+    assert join_batches([a]) is a
     done = Complete(venue="pumpfun", signature="c", slot=9, mint="m", bonding_curve="b", user="u")
-    mixed = pickle.loads(pickle.dumps(wire_batch([rows[0], done, rows[2]]), 5))
-    assert mixed.rows_of(Trade) is None and mixed.events == [trades[0], done, trades[2]]
+    mixed = pickle.loads(pickle.dumps(join_batches([a, [done], b]), 5))
+    assert mixed.rows_of(Trade) is None and mixed.events == [trades[0], trades[1], done, *trades[2:]]
+    assert join_batches([[done], [trades[0]]]).events == [done, trades[0]]
+    assert len(join_batches([])) == 0

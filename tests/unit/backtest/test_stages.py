@@ -60,16 +60,25 @@ def test_route_sends_each_event_to_the_shard_that_owns_its_token():
     assert S.route([flipped], 4, set()) == ({shard: [flipped]}, [], [flipped])
 
 
-def test_trades_routed_from_their_wire_values_go_where_the_trades_would():
+def test_trades_routed_from_their_wire_columns_go_where_the_trades_would():
     from pipelines.analysis.shard import _trade_values
     coins = [Coin(key(10 + i), key(20 + i)) for i in range(6)]
     trades = [c.buy(1, SOL * (k + 1), key(3)) for k in range(2) for c in coins]
-    rows = [_trade_values(t) for t in trades]
-    by_rows = S.route_trade_rows(rows, 3)
+    columns = tuple(zip(*map(_trade_values, trades)))
+    by_columns = S.route_trade_columns(columns, 3)
     by_events, _, _ = S.route(trades, 3, set())
-    assert {i: [r[1] for r in part] for i, part in by_rows.items()} == \
-        {i: [t.signature for t in part] for i, part in by_events.items()}
-    assert S.route_trade_rows(rows, 1) == {0: rows}
+    assert len(by_events) > 1                                    # the six coins do not all hash to one shard
+    # each shard's columns are its trades' values, in their order, every field kept
+    assert {i: list(zip(*cols)) for i, cols in by_columns.items()} == \
+        {i: [_trade_values(t) for t in part] for i, part in by_events.items()}
+    assert S.route_trade_columns(columns, 1) == {0: columns}
+    one = tuple(zip(*map(_trade_values, trades[:1])))           # a shard given one trade still gets columns
+    assert S.route_trade_columns(one, 3) == {shard_for(trades[0].mint, 3): one}
+    assert S.route_trade_columns((), 3) == {}
+    # a garbage mint (a broken decoder's) goes to shard 0, which counts it as bad, instead of failing the batch
+    bad = tuple(col + (None,) if k == 3 else col + (col[0],) for k, col in enumerate(columns))
+    routed = S.route_trade_columns(bad, 3)
+    assert routed[0][3][-1] is None and sum(len(c[0]) for c in routed.values()) == len(trades) + 1
 
 
 def test_marks_carry_what_the_exits_need():

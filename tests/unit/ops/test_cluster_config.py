@@ -97,3 +97,13 @@ def test_docs_list_every_exported_series():
     text = (ROOT / "docs" / "cluster.md").read_text()
     for name in METRIC_NAMES:
         assert f"`{exported_names(name)[0]}" in text, name
+
+
+def test_the_head_starts_ray_with_the_system_config_launchray_gives_its_own_ray(cluster):
+    import shlex
+
+    from actors.priority import ray_system_config
+    from pipelines.config import load_config
+    words = shlex.split(" ".join(cluster["head_start_ray_commands"]))
+    (arg,) = [w for w in words if w.startswith("--system-config=")]
+    assert json.loads(arg.split("=", 1)[1]) == ray_system_config(load_config("sim", env={}))

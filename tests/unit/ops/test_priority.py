@@ -59,7 +59,8 @@ def test_the_default_profile_lowers_background_priority():
 
 def test_the_default_profile_runs_ray_workers_at_normal_priority():
     cfg = load_config("sim", env={})
-    assert cfg.ray.worker_niceness == 0 and priority.ray_system_config(cfg) == {"worker_niceness": 0}
+    assert cfg.ray.worker_niceness == 0 and priority.ray_system_config(cfg) == {
+        "worker_niceness": 0, "max_direct_call_object_size": 4 * 2**20}
 
 
 def _policy_after(component: str, realtime: int) -> tuple[set[tuple[int, int]], str]:
