@@ -26,8 +26,9 @@ log = logging.getLogger("launchray.priority")
 GC_GEN0_THRESHOLD = 50_000
 # A hot actor's event loop shares the GIL with threads of its own process (Ray's, the metrics flusher, the span
 # exporter). A thread that holds the GIL keeps it until another asks and the switch interval passes (5 ms by
-# default): a late 10 ms tick or approval. 0.5 ms bounds that wait.
-HOT_SWITCH_INTERVAL_S = 0.0005
+# default): a late 10 ms tick or approval. 0.1 ms bounds that wait (0.5 ms left the woken loop's p99 wait at
+# ~0.9-1.3 ms in the Orchestrator, 0.1 ms at ~0.5-0.6); it costs only when two threads want the GIL at once.
+HOT_SWITCH_INTERVAL_S = 0.0001
 
 BACKGROUND = ("analyzer_shard", "momentum_engine", "control_plane", "supervisor", "simnet")
 # The decision path past Ingest: little CPU each, latency-bound (the 10 ms loop, approve, send, the intent's
@@ -132,29 +133,87 @@ def is_realtime() -> bool:
         return False
 
 
-class Ticker:
-    """Sleeps of an event loop with sub-millisecond precision, for a real-time process: the loop's own timers wake
-    through epoll, whose timeout is in whole milliseconds (a 10 ms tick comes up to 1 ms late); a thread's
-    nanosleep, handed back with call_soon_threadsafe, comes within ~0.1 ms. Ordinary processes keep
-    asyncio.sleep: without real-time priority a sleeping thread wakes behind every busy process (measured on the
-    2-core VM with two CPU burners: p99 period 104 ms by thread against 26 ms by asyncio.sleep; 10.2 against
-    10.6 ms under SCHED_RR)."""
+class _TimerFd:
+    """A Linux timerfd (CLOCK_MONOTONIC, one-shot) through libc: readable when it expires, so an event loop that
+    watches it wakes at that moment, with the kernel's hrtimer precision (os.timerfd_* arrives in Python 3.13)."""
 
     def __init__(self) -> None:
-        self._pool = None
+        import ctypes
+
+        class timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+        class itimerspec(ctypes.Structure):
+            _fields_ = [("it_interval", timespec), ("it_value", timespec)]
+        self._spec, self._timespec, self._byref, self._errno = itimerspec, timespec, ctypes.byref, ctypes.get_errno
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._settime = libc.timerfd_settime
+        self._settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(itimerspec), ctypes.c_void_p]
+        fd = libc.timerfd_create(1, os.O_NONBLOCK | os.O_CLOEXEC)     # 1: CLOCK_MONOTONIC
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+        self.fd = fd
+
+    def arm(self, seconds: float) -> None:
+        ns = max(1000, int(seconds * 1e9))            # 0 would disarm it
+        spec = self._spec(self._timespec(0, 0), self._timespec(ns // 1_000_000_000, ns % 1_000_000_000))
+        if self._settime(self.fd, 0, self._byref(spec), None) != 0:
+            raise OSError(self._errno(), "timerfd_settime")
+
+    def drain(self) -> bool:
+        try:
+            os.read(self.fd, 8)
+            return True
+        except BlockingIOError:
+            return False
+
+    def close(self) -> None:
+        fd, self.fd = getattr(self, "fd", -1), -1      # once: a second close must not hit a reused descriptor
+        if fd >= 0:
+            os.close(fd)
+
+    __del__ = close
+
+
+class Ticker:
+    """Sleeps of an event loop with sub-millisecond precision, for a real-time process: the loop's own timers wake
+    through epoll, whose timeout is in whole milliseconds (a 10 ms tick comes up to 1 ms late). A timerfd that
+    the loop watches wakes it at the moment itself. (A sleeping thread handing back through
+    call_soon_threadsafe, the previous way, added ~0.3 ms at p50 and ~0.5-10 ms at p99 on the busy 2-core VM;
+    the timerfd's wake-to-resume is ~0.04 / 0.2-0.5 ms.) Ordinary processes keep asyncio.sleep: without
+    real-time priority, precision is lost to the run queue anyway."""
+
+    def __init__(self) -> None:
+        self._timer = None
+        self._waiter = None
+        self._loop = None
         if is_realtime():
-            import concurrent.futures
-            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ticker")
+            try:
+                self._timer = _TimerFd()
+            except (OSError, AttributeError) as exc:
+                log.warning("timerfd unavailable (%s): the loop sleeps with asyncio's ms-precision timers", exc)
 
     @property
     def precise(self) -> bool:
-        return self._pool is not None
+        return self._timer is not None
+
+    def _ready(self) -> None:
+        if self._timer.drain():
+            w, self._waiter = self._waiter, None
+            if w is not None and not w.done():
+                w.set_result(None)
 
     async def sleep(self, seconds: float) -> None:
         import asyncio
-        if self._pool is None or seconds <= 0:
+        if self._timer is None or seconds <= 0:
             await asyncio.sleep(max(0.0, seconds))
-        else:
-            import time
-            await asyncio.get_running_loop().run_in_executor(self._pool, time.sleep, seconds)
-
+            return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                self._loop.remove_reader(self._timer.fd)
+            loop.add_reader(self._timer.fd, self._ready)
+            self._loop = loop
+        self._waiter = loop.create_future()
+        self._timer.arm(seconds)
+        await self._waiter

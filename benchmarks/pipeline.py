@@ -6,12 +6,15 @@
   stopped (it stands in for a chain that is not on this machine in production); the rest of the system still
   runs. ingest_events_per_s_market_running: the same with the market still trading beside it.
 - loop_period_ms_p50/p99: the Orchestrator's 10 ms loop while simnet's market runs at a high launch rate.
+  machine.timer_period_ms_p50/p99 beside it: a bare 10 ms sleep loop in its own process at the same scheduling
+  class over the same minutes, the floor this machine (a VM's host included) gives any loop at that time.
 - detect_to_send_ms_p50/p95: sniper path, from the WebSocket notification's arrival at Ingest to the order's
   durable intent (the moment before the fill/send), no strategy wait; entries detected in the first --warmup
   seconds are reported apart (*_with_warmup covers all of them).
 - risk_reserve_us_p50/p99: approve_and_reserve measured inside the RiskSupervisor actor.
 - bytes_per_token: the shards' own measure of TokenState size (tracemalloc-calibrated estimate).
 - rss_mb per actor: resident memory of each actor's worker process.
+- machine.steal_pct: CPU time the VM's host took for other guests during the run (every figure drops with it).
 
 Usage: python benchmarks/pipeline.py [--seconds 60] [--events 200000] [--launches-per-minute 120]
        [--realtime-priority N] [--ray-worker-niceness N]
@@ -72,6 +75,54 @@ def measure_ingest(system, events: list, batch: int = 2000) -> float:
     ray.get(refs)
     ray.get(ingest.drain.remote())
     return len(body) / (time.perf_counter() - t0)
+
+
+PROBE = """
+import os, sys, time
+prio = int(sys.argv[1])
+if prio:
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(prio))
+    except OSError:
+        pass
+n, periods, last = int(sys.argv[2]), [], time.perf_counter()
+deadline = last
+for _ in range(n):
+    deadline += 0.01
+    time.sleep(max(0.0, deadline - time.perf_counter()))
+    t = time.perf_counter()
+    periods.append((t - last) * 1000)
+    last = t
+periods.sort()
+print(periods[len(periods) // 2], periods[int(len(periods) * 0.99)])
+"""
+
+
+def start_timer_probe(seconds: float, realtime_priority: int):
+    """A bare 10 ms sleep loop in its own process at the Orchestrator's scheduling class, beside the system: the
+    period p99 this machine gives any loop at that moment (a VM's host adds its own jitter; the Orchestrator's
+    loop cannot do better than this floor)."""
+    import subprocess
+    return subprocess.Popen([sys.executable, "-c", PROBE, str(realtime_priority), str(int(seconds * 100))],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def cpu_ticks() -> list[int] | None:
+    """/proc/stat's machine-wide CPU counters (user, nice, system, idle, iowait, irq, softirq, steal, ...)."""
+    try:
+        with open("/proc/stat") as fh:
+            return [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_pct(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Share of CPU time the hypervisor gave to other guests between two cpu_ticks() readings (a VM's host
+    taking its cores away: every figure here slows down with it)."""
+    if not before or not after or len(before) < 8 or len(after) < 8:
+        return None
+    total = sum(after[:8]) - sum(before[:8])
+    return round(100.0 * (after[7] - before[7]) / total, 2) if total > 0 else None
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -136,10 +187,13 @@ def main() -> int:
     system = TradingSystem(cfg)
     result: dict = {"name": "pipeline", "machine": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]},
                     "ray_worker_niceness": cfg.ray.worker_niceness, "realtime_priority": cfg.ray.realtime_priority}
+    ticks_at_start = cpu_ticks()
     try:
         system.start()
         market_start = time.time()
-        time.sleep(args.seconds)
+        time.sleep(min(args.warmup, args.seconds))
+        probe = start_timer_probe(max(1.0, args.seconds - args.warmup), cfg.ray.realtime_priority)
+        time.sleep(max(0.0, args.seconds - args.warmup))
         st = system.status()
         samples = ray.get(system.actor(names.EXECUTOR).detect_to_send_samples.remote())
         steady = sorted(ms for at, ms in samples if at >= market_start + args.warmup)
@@ -162,6 +216,11 @@ def main() -> int:
             "sniper_entries": (orch.get("counts") or {}).get("approved", 0),
             "rss_mb": actor_rss_mb(ns),
         }
+        try:
+            p50, p99 = map(float, probe.communicate(timeout=30)[0].split())
+            result["machine"].update(timer_period_ms_p50=round(p50, 3), timer_period_ms_p99=round(p99, 3))
+        except Exception as exc:        # the reference figure only: the benchmark's own figures stand without it
+            print(f"timer probe: {exc}", file=sys.stderr)
         # simnet's market stops first: it stands in for a chain that is not on this machine in production, and
         # its CPU is not the system's to measure (the figure with it running is reported beside)
         # each measure with signatures of its own: the shards drop a signature they have seen (dedupe)
@@ -171,6 +230,7 @@ def main() -> int:
         time.sleep(1.0)
         metrics["ingest_events_per_s"] = round(measure_ingest(system, synthetic_events(args.events, tag="stopped")))
         result["metrics"] = metrics
+        result["machine"]["steal_pct"] = steal_pct(ticks_at_start, cpu_ticks())
         result["params"] = {"trace_file": str(tmp / "traces.jsonl"), "seconds": args.seconds, "events": args.events,
                             "launches_per_minute": args.launches_per_minute, "shards": system.n_shards}
         system.stop()
