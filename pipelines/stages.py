@@ -38,6 +38,7 @@ from pipelines.positions import PositionBook
 from pipelines.scoring.momentum import MomentumModel
 from pipelines.scoring.opportunities import opportunity_from
 from pipelines.scoring.sniper import Sniper
+from pipelines.wire import pickle_by_fields
 
 LAMPORTS = 1_000_000_000
 RUG_REASONS = ("dev_dump", "liquidity_pulled")          # safety reasons that mean a rug (an urgent exit)
@@ -160,6 +161,9 @@ class Mark:
     complete: bool = False
     migrated: bool = False
     rug_signals: tuple[str, ...] = ()
+
+
+pickle_by_fields(Mark)     # every touched token's mark crosses Ray (MomentumEngine -> PositionTracker): ~3x cheaper
 
 
 def marks_from(features: Iterable[TokenFeatures]) -> list[Mark]:

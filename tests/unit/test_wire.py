@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.chain.events import EVENT_TYPES, Complete, Launch, Migration, PoolCreated, Trade
 from pipelines.messages import SafetyVerdict, TokenFeatures
+from pipelines.stages import Mark
 from pipelines.wire import constructor, pickle_by_fields
 
 EVENTS = [
@@ -34,7 +35,8 @@ def features(**over) -> TokenFeatures:
     return TokenFeatures(**kw)
 
 
-@pytest.mark.parametrize("obj", EVENTS + [features(), features(new_buyers={10: 1}, rugged=True), SafetyVerdict(True)])
+@pytest.mark.parametrize("obj", EVENTS + [features(), features(new_buyers={10: 1}, rugged=True), SafetyVerdict(True),
+                                 Mark("M", 2.5e-05, True, False, ("dev_dump", "rugged"))])
 def test_messages_pickle_back_equal_and_of_their_class(obj):
     assert set(EVENT_TYPES.values()) == {type(e) for e in EVENTS}         # every event type is covered
     for back in [pickle.loads(pickle.dumps(obj, protocol=p)) for p in range(2, 6)] + [
@@ -49,6 +51,8 @@ def test_messages_pickle_back_equal_and_of_their_class(obj):
 def test_an_event_pickles_as_its_class_and_field_values():
     trade = EVENTS[1]
     assert trade.__reduce__()[1] == (Trade, tuple(getattr(trade, f.name) for f in dataclasses.fields(Trade)))
+    mark = Mark("M", 1.0, False, True, ("rugged",))            # a mark per touched token crosses Ray too
+    assert mark.__reduce__()[1] == (Mark, ("M", 1.0, False, True, ("rugged",)))
 
 
 def test_constructor_builds_what_the_dataclass_builds_defaults_included():
