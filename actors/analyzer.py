@@ -67,6 +67,10 @@ class AnalyzerShard:
         self.restored = self._restore()
         self._out: dict[str, object] = {}
         self._touched: dict[str, None] = {}     # mints applied to since the last flush (live mode)
+        # held positions' mints (the PositionTracker's, polled each second): their features go out every flush
+        # they changed in, ahead of max_features_per_flush, so a burst never delays an exit's price
+        self.held: tuple[str, ...] = ()
+        self._held_ref = None
         self._holders_at: dict[str, float] = {}
         self.reads = {"mint": 0, "holders": 0, "errors": 0}
         loop = asyncio.get_event_loop()
@@ -118,7 +122,7 @@ class AnalyzerShard:
         """Features of up to max_features_per_flush of the tokens applied to since they were last read (those
         waiting longest), read once each at `now`; they replace the refreshed ones pending for the same tokens."""
         if self._touched:
-            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush)
+            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush, self.held)
             for f in self.core.features_of(due, now):
                 self._out[f.mint] = f
 
@@ -221,6 +225,7 @@ class AnalyzerShard:
             self._record_tokens()
             now = time.time()
             if not self.clock.replay:
+                self._poll_held()
                 refresh, evict = now - last_refresh >= REFRESH_S, now - last_evict >= EVICT_S
                 self.maintain(refresh, evict)
                 last_refresh = now if refresh else last_refresh
@@ -228,6 +233,21 @@ class AnalyzerShard:
             if now - last_ckpt >= CHECKPOINT_S:
                 await asyncio.get_event_loop().run_in_executor(None, self._checkpoint_quietly)
                 last_ckpt = now
+
+    def _poll_held(self) -> None:
+        """Take the answer to last second's held_mints call if it came, and ask again; never waits (a tracker
+        that is restarting leaves the last list in place, and features still flow, capped)."""
+        try:
+            ref = self._held_ref
+            if ref is not None:
+                if not ray.wait([ref], timeout=0)[0]:
+                    return
+                self._held_ref = None
+                self.held = tuple(m for m in ray.get(ref) if isinstance(m, str))
+            self._held_ref = self.peers(names.POSITIONS).held_mints.remote()
+        except Exception as exc:
+            self._held_ref = None
+            log.debug("shard %d: held mints not read (%s)", self.index, type(exc).__name__)
 
     def _checkpoint_quietly(self) -> None:
         try:
@@ -245,7 +265,8 @@ class AnalyzerShard:
         self.core.update_config(cfg.analysis, cfg.risk.blacklist)
 
     def stats(self) -> dict:
-        return {"index": self.index, "restored": self.restored, "reads": dict(self.reads), **self.core.stats()}
+        return {"index": self.index, "restored": self.restored, "reads": dict(self.reads),
+                "held": sum(1 for m in self.held if self.core.get(m) is not None), **self.core.stats()}
 
     def _record_tokens(self) -> None:
         """launchray_tokens_tracked for this shard (a gauge: set once a second and when /metrics asks)."""

@@ -150,19 +150,24 @@ class ShardCore:
         return touched
 
     @staticmethod
-    def take_stalest(dirty: dict[str, None], limit: int) -> list[str]:
-        """Remove and return the first `limit` mints of `dirty` (insertion order: dirty longest first; marking an
+    def take_stalest(dirty: dict[str, None], limit: int, first: Iterable[str] = ()) -> list[str]:
+        """Remove and return the mints of `first` that are dirty (held positions: their exits wait on these
+        features), then the first `limit` others of `dirty` (insertion order: dirty longest first; marking an
         already dirty mint again keeps its place, so a hot token cannot starve a quiet one)."""
+        out = [m for m in first if m in dirty]
+        for mint in out:
+            del dirty[mint]
         if len(dirty) <= limit:
-            out = list(dirty)
+            out += dirty
             dirty.clear()
             return out
-        out = []
+        taken = 0
         for mint in dirty:
-            out.append(mint)
-            if len(out) == limit:
+            if taken == limit:
                 break
-        for mint in out:
+            out.append(mint)
+            taken += 1
+        for mint in out[len(out) - taken:]:
             del dirty[mint]
         return out
 

@@ -300,3 +300,11 @@ def test_take_stalest_hands_out_the_longest_waiting_first_and_keeps_the_rest_in_
     dirty.update(dict.fromkeys(["a"]))
     assert ShardCore.take_stalest(dirty, 3) == ["d", "e", "a"] and dirty == {}
     assert ShardCore.take_stalest(dirty, 3) == []
+
+
+def test_take_stalest_hands_out_held_mints_first_beyond_the_limit():
+    dirty = dict.fromkeys(["a", "b", "c", "d", "h"])
+    # 'h' is held, 'x' is held but untouched: 'h' first and on top of the limit, then the two longest waiting
+    assert ShardCore.take_stalest(dirty, 2, first=("x", "h")) == ["h", "a", "b"]
+    assert list(dirty) == ["c", "d"]
+    assert ShardCore.take_stalest(dirty, 5, first=("c",)) == ["c", "d"] and dirty == {}

@@ -91,3 +91,67 @@ async def test_a_burst_is_read_a_capped_number_of_tokens_per_flush_longest_waiti
     await host.ingest([c.buy_sol(key(), SOL) for c in curves])
     host.maintain(refresh=False, evict=True)
     assert await host.flush() == 5
+
+
+async def test_a_held_mint_goes_out_in_every_flush_it_changed_in_whatever_the_cap(host):
+    host.cfg = config_with(host.cfg, {"analysis": {"max_features_per_flush": 2}})
+    curves = [Curve() for _ in range(6)]
+    held = curves[5]
+    await host.ingest([c.launch() for c in curves])
+    host.held = (held.mint,)                                     # what the PositionTracker's held_mints said
+    assert await host.flush() == 3                              # the held one, then the two waiting longest
+    assert [f.mint for f in host.momentum.batches[-1]] == [held.mint, curves[0].mint, curves[1].mint]
+    await host.ingest([held.buy_sol(key(), SOL)])               # it trades again while three still wait
+    assert await host.flush() == 3
+    batch = host.momentum.batches[-1]
+    assert [f.mint for f in batch] == [held.mint, curves[2].mint, curves[3].mint] and batch[0].trades == 1
+    assert await host.flush() == 1 and host.momentum.batches[-1][0].mint == curves[4].mint   # not held: waits
+
+
+
+@pytest.mark.ray
+async def test_the_shard_polls_the_held_mints_without_ever_waiting_for_the_tracker(ray_session, host):
+    import asyncio
+
+    import ray
+
+    from actors import names
+
+    @ray.remote(num_cpus=0)
+    class Tracker:
+        def __init__(self):
+            self.mints, self.delay = ["A", "B"], 0.0
+
+        def set(self, mints, delay):
+            self.mints, self.delay = mints, delay
+
+        def held_mints(self):
+            import time
+            time.sleep(self.delay)
+            return self.mints
+
+    tracker = Tracker.remote()
+    host.peers = lambda name: tracker if name == names.POSITIONS else host.momentum
+    host._poll_held()                                   # asks; the answer is taken on the next poll
+    assert host.held == ()
+    await asyncio.wrap_future(host._held_ref.future())
+    host._poll_held()
+    assert host.held == ("A", "B")
+    ray.get(tracker.set.remote(["C"], 3.0))
+    await asyncio.wrap_future(host._held_ref.future())  # the call asked with the old list
+    host._poll_held()                                   # takes it and asks the slow tracker
+    host._poll_held()                                   # no answer yet: the last list stands, nothing waits
+    assert host.held == ("A", "B")
+    await asyncio.wrap_future(host._held_ref.future())
+    host._poll_held()
+    assert host.held == ("C",)
+
+    def gone(name):
+        raise ValueError(f"Failed to look up actor {name}")
+    host.peers = gone                                   # the tracker restarting: the list stays, no error
+    await asyncio.wrap_future(host._held_ref.future())
+    host._poll_held()                                   # takes the answer, then cannot ask
+    assert host.held == ("C",) and host._held_ref is None
+    host._poll_held()
+    assert host.held == ("C",) and host._held_ref is None
+    ray.kill(tracker)
