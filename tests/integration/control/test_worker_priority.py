@@ -53,7 +53,7 @@ class Probe:
         return b"x" * n
 ref = Probe.remote().blob.remote(1 << 20)
 assert len(ray.get(ref)) == 1 << 20
-print(memory_summary(stats_only=True).split("Plasma memory usage")[1].split(",")[1].split()[0])
+print(memory_summary(address=ray.get_runtime_context().gcs_address, stats_only=True).split("Plasma memory usage")[1].split(",")[1].split()[0])
 ray.shutdown()
 """
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
