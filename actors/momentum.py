@@ -17,6 +17,7 @@ from pipelines import stages
 from pipelines.config import Config
 from pipelines.messages import TokenFeatures
 from pipelines.scoring.momentum import MomentumModel
+from pipelines.wire import EventBatch, events_of
 
 MAX_TRACKED = 20_000
 
@@ -33,7 +34,9 @@ class MomentumEngine:
         self.latest: OrderedDict[str, tuple[float, TokenFeatures]] = OrderedDict()
         self.counts = {"features": 0, "opportunities": 0, "batches": 0}
 
-    async def on_features(self, features: list[TokenFeatures], now: float | None = None) -> int:
+    async def on_features(self, features: list[TokenFeatures] | EventBatch, now: float | None = None) -> int:
+        """A shard's features (a list, or an EventBatch: columns on the wire)."""
+        features = events_of(features)
         now = self.clock.at(now)
         latest = self.latest
 

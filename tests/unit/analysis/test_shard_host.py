@@ -2,25 +2,30 @@
 features are read once per flush, at the flush's time, replacing refreshed ones; eviction reports first."""
 from __future__ import annotations
 
+import pickle
 import time
 
 import pytest
 
 from actors.analyzer import AnalyzerShard
 from pipelines.config import config_with, load_config
+from pipelines.wire import EventBatch, events_of
 
 from .market import SOL, Curve, key
 
 
 class Momentum:
-    """Stands in for the MomentumEngine handle: records each batch it is sent."""
+    """Stands in for the MomentumEngine handle: records each batch it is sent, as the engine reads it after Ray
+    pickled it (the shard sends an EventBatch: columns on the wire)."""
 
     def __init__(self) -> None:
         self.batches: list[list] = []
+        self.sent: list = []
         self.on_features = self
 
     def remote(self, batch, now=None):
-        self.batches.append(batch)
+        self.sent.append(batch)
+        self.batches.append(events_of(pickle.loads(pickle.dumps(batch, 5))))
 
 
 @pytest.fixture
@@ -49,6 +54,7 @@ async def test_features_are_read_once_per_flush_not_once_per_batch(host, monkeyp
     assert reads == [[hot.mint, cold.mint]]                      # one read, each touched token once
     [batch] = host.momentum.batches
     assert [f.mint for f in batch] == [hot.mint, cold.mint] and batch[0].trades == 5 and batch[0].ts >= t
+    assert type(host.momentum.sent[0]) is EventBatch                # columns on the wire, equal objects back
     assert await host.flush() == 0                               # nothing new: nothing sent
 
 
