@@ -113,9 +113,11 @@ class AnalyzerShard:
                 self._out[f.mint] = f      # a token's batch features replace its refreshed ones
             await self.flush()
             return len(events)
-        # apply now, read features once per flush; a batch of trades alone is applied from its wire values
-        rows = events.rows_of(Trade) if isinstance(events, EventBatch) else None
-        self._touched.update(dict.fromkeys(self.core.apply(events_of(events) if rows is None else rows, now)))
+        # apply now, read features once per flush; a batch of trades alone is applied from its wire columns
+        columns = events.columns_of(Trade) if isinstance(events, EventBatch) else None
+        touched = self.core.apply(events_of(events), now) if columns is None else \
+            self.core.apply_columns(columns, now)
+        self._touched.update(dict.fromkeys(touched))
         return len(events)
 
     def _collect(self, now: float) -> None:

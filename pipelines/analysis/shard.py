@@ -1,6 +1,7 @@
 """ShardCore: the TokenStates of many mints, batch in, batch out (what one AnalyzerShard actor hosts).
 
 - `apply(events, now)` folds a batch in and returns the mints it touched, once each, in first-touched order;
+  `apply_columns(columns, now)` does the same for a batch of trades as their columns (what Ingest sends);
   `features_of(mints, now)` reads their features; `ingest(events, now)` is both (AnalyzerShard's replay-mode
   call). A host that batches its output (AnalyzerShard: every 20 ms) applies every batch but reads features
   once per flush, so a hot token costs one features() per flush instead of one per batch.
@@ -23,7 +24,7 @@ import dataclasses
 import math
 import sys
 from collections import OrderedDict
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Callable, Iterable
 
 from xxhash import xxh3_64_intdigest as _xxh3_64
@@ -34,10 +35,10 @@ from pipelines.messages import TokenFeatures
 from pipelines.wire import rebuilder
 
 from .routing import event_mint
-from .layout import LAST_ACTIVE, MAX_KEY_LEN, AnalysisParams
+from .layout import CURVE_VENUES, LAST_ACTIVE, MAX_KEY_LEN, VSOL, VTOK, AnalysisParams
 from .records import from_record, to_record
 from .token_state import TokenState
-from .trade_batch import TradeKernel
+from .trade_batch import EXACT_MAX, TradeColumns, TradeKernel, run_columns
 
 # 2: dedupe digests are XXH3-64 (1: blake2b-64; such a snapshot restores without its digests)
 SNAPSHOT_VERSION = 2
@@ -46,6 +47,8 @@ _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq"))
 _trade_values = attrgetter(*_TRADE_FIELDS)
 _make_trade = rebuilder(Trade)   # a Trade from its field values, as the wire rebuilds one
+_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
+_event_key = "{}|trade|{}".format          # a trade's event key, as the f-string in _apply formats it
 
 
 class ShardCore:
@@ -80,6 +83,12 @@ class ShardCore:
         A trade may also come as its field values (a tuple in Trade's field order, as an EventBatch of trades
         carries it on the wire: EventBatch.rows_of), so a host never has to build the Trade objects."""
         return list(self._apply(events, now))
+
+    def apply_columns(self, columns: tuple, now: float) -> list[str]:
+        """apply for a batch of trades given as their columns (Trade's field order: an EventBatch of trades as it
+        arrives). The kernel's checks that do not depend on a token run once per column (TradeColumns); each
+        row then needs only its token's (venue, creator, reserves). The same result as apply on the rows."""
+        return list(self._apply_columns(columns, now))
 
     def apply_states(self, events: Iterable, now: float) -> dict[str, TokenState]:
         """apply, returning the touched states themselves (mint -> state, first-touched first): what `ingest`
@@ -142,6 +151,84 @@ class ShardCore:
                     tokens.pop(mint, None)         # created for this event alone: leave nothing behind
         if kernel is not None and kernel.pending:
             bad += kernel.run(now)
+        counters = self.counters
+        counters["events"] += n
+        counters["skipped"] += skipped
+        counters["bad"] += bad
+        counters["duplicates"] += duplicates
+        return touched
+
+    def _apply_columns(self, cols: tuple, now: float) -> dict[str, TokenState]:
+        """_apply's loop for columns. A row the kernel takes is queued; any other is applied by TokenState.apply
+        after the rows queued before it, as in _apply (each token sees its events in order)."""
+        kernel = self.kernel
+        prep = (TradeColumns.of(cols) if kernel is not None and len(cols) == len(_TRADE_FIELDS) and cols[0]
+                else None)
+        if prep is None:                   # no kernel, or a column of odd types: the rows, one by one
+            return self._apply(zip(*cols), now)
+        if not math.isfinite(now):
+            raise ValueError(f"now must be a finite time, got {now!r}")
+        touched: dict[str, TokenState] = {}
+        tokens, seen = self.tokens, self._seen
+        dedupe = self.cfg.dedupe_events
+        digests = list(map(_xxh3_64, map(_utf8, map(_event_key, cols[T_SIGNATURE], cols[T_SEQ])))) if dedupe \
+            else None
+        mints, venues, users, creators, vsols, vtoks = cols[T_MINT], cols[0], cols[7], cols[17], cols[11], cols[12]
+        fit = prep.fit
+        rows: list[int] = []
+        ptrs: list[int] = []
+        devs: list[int] = []
+        curves: list[int] = []
+        held: list[TokenState] = []        # the queued rows' states, alive until the kernel has run
+        n = len(mints)
+        skipped = bad = duplicates = 0
+        for i in range(n):
+            mint, created = mints[i], False
+            try:
+                if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
+                    skipped += 1
+                    continue
+                if dedupe:
+                    d = digests[i]
+                    if d in seen:
+                        duplicates += 1
+                        continue
+                    seen[d] = None
+                    if len(seen) > dedupe:
+                        seen.popitem(last=False)
+                st = tokens.get(mint)
+                if st is not None and fit[i]:
+                    venue = st.venue
+                    if venue and venues[i] == venue and (not creators[i] or st.creator) and (
+                            (vsols[i] and vtoks[i]) or (st.ints[VSOL] < EXACT_MAX and st.ints[VTOK] < EXACT_MAX)):
+                        rows.append(i)
+                        ptrs.append(st.ints.buffer_info()[0])
+                        held.append(st)
+                        user = users[i]
+                        devs.append(1 if user and user == st.creator else 0)
+                        curves.append(1 if venue in CURVE_VENUES else 0)
+                        touched[mint] = st
+                        tokens.move_to_end(mint)
+                        continue
+                if rows:                           # rows before this one first: order holds
+                    queued, keep = (rows, ptrs, devs, curves), held   # noqa: F841 - keep: states alive for the run
+                    rows, ptrs, devs, curves, held = [], [], [], [], []
+                    bad += run_columns(kernel, prep, *queued, now)
+                ev = _make_trade(*[c[i] for c in cols])
+                if st is None:
+                    created = True
+                    st = self._state_for(mint, now)
+                if st.apply(ev, now):
+                    touched[mint] = st
+                    tokens.move_to_end(mint)
+                elif created:
+                    del tokens[mint]
+            except Exception:           # a malformed event must not take the shard down
+                bad += 1
+                if created:
+                    tokens.pop(mint, None)
+        if rows:
+            bad += run_columns(kernel, prep, rows, ptrs, devs, curves, now)
         counters = self.counters
         counters["events"] += n
         counters["skipped"] += skipped

@@ -16,6 +16,8 @@ import dataclasses
 import logging
 import zlib
 from array import array
+from itertools import chain
+from operator import methodcaller
 
 import numpy as np
 
@@ -32,6 +34,9 @@ if tuple(f.name for f in dataclasses.fields(Trade))[:len(_ROW_FIELDS)] != _ROW_F
     raise ImportError("pipelines.chain.events.Trade's fields moved: update TradeKernel.row")
 EXACT_MAX = 1 << 53          # amounts below this: the kernel's float64 divisions round as Python's int / int
 _crc32 = zlib.crc32
+_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
+# TradeColumns.ints rows: the kernel's amount columns C_SOL..C_RTOK in order, then the slot
+_INT_FIELDS = (5, 6, 11, 12, 13, 14, 2)       # sol, token, vsol, vtok, rsol, rtok amounts; slot
 
 trade_kernel = None          # the numba module, imported by the first TradeKernel (numba costs ~60 MB: only
 _unavailable = False         # a process that applies trades, a shard or a backtester, pays for it)
@@ -119,6 +124,59 @@ class TradeKernel:
             return int(failed.sum())
         finally:
             self.rows, self.ptrs, self.states = [], [], []
+
+
+class TradeColumns:
+    """A batch of trades' columns (Trade's field order, as an EventBatch carries them), checked and converted for
+    the kernel once per column instead of once per row: `fit[i]` says row i passes every check of `row` that
+    does not depend on its token's state (a buy or a sell, every amount an int in [0, 2^53), the slot an int in
+    [0, 2^62)); `ints`, `buy`, `hashes` and `has_user` are the kernel's values. `of` gives None when a column
+    holds another type (a broken or hostile decoder): that batch takes the row path."""
+
+    __slots__ = ("fit", "ints", "buy", "hashes", "has_user")
+
+    @classmethod
+    def of(cls, columns: tuple) -> TradeColumns | None:
+        n = len(columns[0])
+        sides, users = columns[4], columns[7]
+        if any(set(map(type, columns[j])) != {int} for j in _INT_FIELDS) or \
+                set(map(type, sides)) != {str} or set(map(type, users)) != {str}:
+            return None                      # exact types: a bool or a float is not an amount here
+        try:
+            ints = np.fromiter(chain.from_iterable(columns[j] for j in _INT_FIELDS), dtype=np.int64,
+                               count=len(_INT_FIELDS) * n).reshape(len(_INT_FIELDS), n)
+        except OverflowError:                # beyond int64: the row path judges each trade
+            return None
+        self = cls.__new__(cls)
+        side = np.array(sides, dtype=object)
+        buy = side == "buy"
+        amounts, slot = ints[:6], ints[6]
+        self.fit = (((amounts >= 0) & (amounts < EXACT_MAX)).all(axis=0) & (slot >= 0) & (slot < 1 << 62)
+                    & (buy | (side == "sell"))).tolist()
+        self.ints, self.buy = ints, buy
+        self.hashes = np.fromiter(map(_crc32, map(_utf8, users)), dtype=np.int64, count=n)
+        self.has_user = np.fromiter(map(bool, users), dtype=np.int64, count=n)
+        return self
+
+
+def run_columns(kernel: TradeKernel, cols: TradeColumns, rows: list[int], ptrs: list[int], devs: list[int],
+                curves: list[int], now: float) -> int:
+    """Apply rows `rows` of `cols` (their states' `ints` at `ptrs`; creator and curve flags per row, which depend
+    on the state) at `now`, in order; returns how many failed. The row path's `run`, column by column."""
+    k = trade_kernel
+    ix = np.array(rows, dtype=np.intp)
+    ev = np.empty((len(rows), k.N_COLS), dtype=np.int64)
+    ev[:, k.C_BUY] = cols.buy[ix]
+    ev[:, k.C_SOL:k.C_RTOK + 1] = cols.ints[:6, ix].T
+    ev[:, k.C_HASH] = cols.hashes[ix]
+    ev[:, k.C_USER] = cols.has_user[ix]
+    ev[:, k.C_DEV] = devs
+    ev[:, k.C_CURVE] = curves
+    ev[:, k.C_SLOT] = cols.ints[6, ix]
+    failed = np.zeros(len(rows), dtype=np.uint8)
+    P, geom, widths, xlx, F = kernel.args
+    k.apply_trades(np.array(ptrs, dtype=np.int64), ev, float(now), P, geom, widths, xlx, F, failed)
+    return int(failed.sum())
 
 
 def warm_cache() -> bool:
