@@ -100,14 +100,14 @@ class ShardCore:
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
-        tokens, seen = self.tokens, self._seen
+        tokens = self.tokens
         dedupe = self.cfg.dedupe_events
         kernel = self.kernel
         fast = kernel.row if kernel is not None else None
         n = skipped = bad = duplicates = 0
         for item in items:
             n += 1
-            mint, created, ev = "", False, None
+            ev = None
             try:
                 if type(item) is tuple:            # a trade's values
                     mint = item[T_MINT]
@@ -117,16 +117,12 @@ class ShardCore:
                 if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
                     skipped += 1
                     continue
-                if dedupe:
-                    # event_digest, inline (snapshots keep these); XXH3 costs a fifth of blake2b here
-                    d = _xxh3_64((f"{item[T_SIGNATURE]}|trade|{item[T_SEQ]}" if ev is None
-                                  else f"{ev.signature}|{ev.kind}|{ev.seq}").encode("utf-8", "surrogatepass"))
-                    if d in seen:
-                        duplicates += 1
-                        continue
-                    seen[d] = None
-                    if len(seen) > dedupe:
-                        seen.popitem(last=False)
+                # event_digest, inline (snapshots keep these); XXH3 costs a fifth of blake2b here
+                if dedupe and self._seen_before(_xxh3_64(
+                        (f"{item[T_SIGNATURE]}|trade|{item[T_SEQ]}" if ev is None
+                         else f"{ev.signature}|{ev.kind}|{ev.seq}").encode("utf-8", "surrogatepass"))):
+                    duplicates += 1
+                    continue
                 st = tokens.get(mint)
                 if fast is not None and st is not None and (ev is None or type(ev) is Trade) and \
                         fast(item if ev is None else _trade_values(ev), st):
@@ -137,26 +133,49 @@ class ShardCore:
                     ev = _make_trade(*item)
                 if kernel is not None and kernel.pending:
                     bad += kernel.run(now)             # events before this one first: order holds
-                if st is None:
-                    created = True
-                    st = self._state_for(mint, now)
-                if st.apply(ev, now):
-                    touched[mint] = st
-                    tokens.move_to_end(mint)
-                elif created:
-                    del tokens[mint]               # the event said nothing about it after all
+                self._apply_one(ev, st, mint, now, touched)
             except Exception:           # a malformed event must not take the shard down
                 bad += 1
-                if created:
-                    tokens.pop(mint, None)         # created for this event alone: leave nothing behind
         if kernel is not None and kernel.pending:
             bad += kernel.run(now)
+        self._count(n, skipped, bad, duplicates)
+        return touched
+
+    def _seen_before(self, digest: int) -> bool:
+        """Whether an event's digest was seen already (a re-delivery); if not, it is remembered, the oldest of
+        the last `dedupe_events` making room."""
+        seen = self._seen
+        if digest in seen:
+            return True
+        seen[digest] = None
+        if len(seen) > self.cfg.dedupe_events:
+            seen.popitem(last=False)
+        return False
+
+    def _apply_one(self, ev, st: TokenState | None, mint: str, now: float, touched: dict) -> None:
+        """TokenState.apply for one event (the Python path). A first-seen mint gets a state, dropped again when
+        the event said nothing about it or failed (created for this event alone: nothing is left behind)."""
+        created = st is None
+        if created:
+            st = self._state_for(mint, now)
+        try:
+            changed = st.apply(ev, now)
+        except Exception:
+            if created:
+                self.tokens.pop(mint, None)
+            raise
+        if changed:
+            touched[mint] = st
+            self.tokens.move_to_end(mint)
+        elif created:
+            del self.tokens[mint]
+
+    def _count(self, n: int, skipped: int, bad: int, duplicates: int) -> None:
         counters = self.counters
         counters["events"] += n
         counters["skipped"] += skipped
         counters["bad"] += bad
         counters["duplicates"] += duplicates
-        return touched
 
     def _apply_columns(self, cols: tuple, now: float) -> dict[str, TokenState]:
         """_apply's loop for columns. A row the kernel takes is queued; any other is applied by TokenState.apply
@@ -169,10 +188,9 @@ class ShardCore:
         if not math.isfinite(now):
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
-        tokens, seen = self.tokens, self._seen
-        dedupe = self.cfg.dedupe_events
-        digests = list(map(_xxh3_64, map(_utf8, map(_event_key, cols[T_SIGNATURE], cols[T_SEQ])))) if dedupe \
-            else None
+        tokens = self.tokens
+        digests = list(map(_xxh3_64, map(_utf8, map(_event_key, cols[T_SIGNATURE], cols[T_SEQ])))) \
+            if self.cfg.dedupe_events else None
         mints, venues, users, creators, vsols, vtoks = cols[T_MINT], cols[0], cols[7], cols[17], cols[11], cols[12]
         fit = prep.fit
         rows: list[int] = []
@@ -183,19 +201,14 @@ class ShardCore:
         n = len(mints)
         skipped = bad = duplicates = 0
         for i in range(n):
-            mint, created = mints[i], False
+            mint = mints[i]
             try:
                 if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
                     skipped += 1
                     continue
-                if dedupe:
-                    d = digests[i]
-                    if d in seen:
-                        duplicates += 1
-                        continue
-                    seen[d] = None
-                    if len(seen) > dedupe:
-                        seen.popitem(last=False)
+                if digests is not None and self._seen_before(digests[i]):
+                    duplicates += 1
+                    continue
                 st = tokens.get(mint)
                 if st is not None and fit[i]:
                     venue = st.venue
@@ -214,26 +227,12 @@ class ShardCore:
                     queued, keep = (rows, ptrs, devs, curves), held   # noqa: F841 - keep: states alive for the run
                     rows, ptrs, devs, curves, held = [], [], [], [], []
                     bad += run_columns(kernel, prep, *queued, now)
-                ev = _make_trade(*[c[i] for c in cols])
-                if st is None:
-                    created = True
-                    st = self._state_for(mint, now)
-                if st.apply(ev, now):
-                    touched[mint] = st
-                    tokens.move_to_end(mint)
-                elif created:
-                    del tokens[mint]
+                self._apply_one(_make_trade(*[c[i] for c in cols]), st, mint, now, touched)
             except Exception:           # a malformed event must not take the shard down
                 bad += 1
-                if created:
-                    tokens.pop(mint, None)
         if rows:
             bad += run_columns(kernel, prep, rows, ptrs, devs, curves, now)
-        counters = self.counters
-        counters["events"] += n
-        counters["skipped"] += skipped
-        counters["bad"] += bad
-        counters["duplicates"] += duplicates
+        self._count(n, skipped, bad, duplicates)
         return touched
 
     @staticmethod
