@@ -118,7 +118,7 @@ class EventBatch:
     ints is a fraction of pickling each object's reduce tuple, so a batch hop costs about a third less
     (benchmarks/pipeline.py). The receiver gets `.events`: equal objects, in the same order. A batch of one
     class arrives as its columns and builds its objects only when `.events` is first read: a receiver that
-    reads the field values (`rows_of`) never builds them."""
+    reads the columns (`columns_of`) never builds them."""
 
     __slots__ = ("_events", "_cls", "_columns")
 
@@ -137,13 +137,6 @@ class EventBatch:
         if self._events is None:
             self._events = list(map(_REBUILD[self._cls], *self._columns)) if self._columns else []
         return self._events
-
-    def rows_of(self, kind: type):
-        """Each event's field values (a tuple in field order) when this batch arrived as columns of `kind`
-        alone and its objects were not built; else None."""
-        if self._events is None and self._cls is kind:
-            return zip(*self._columns) if self._columns else iter(())
-        return None
 
     def columns_of(self, kind: type) -> tuple | None:
         """This batch's columns (one tuple per field of `kind`, field order) when it arrived as columns of `kind`

@@ -81,7 +81,8 @@ class ShardCore:
         """Fold a batch in; the mints it touched (an event changed their state), once each, first-touched first.
         A list, not a set: hosts emit features in this order and replays must not depend on string hashing.
         A trade may also come as its field values (a tuple in Trade's field order, as an EventBatch of trades
-        carries it on the wire: EventBatch.rows_of), so a host never has to build the Trade objects."""
+        carries it on the wire: zip(*EventBatch.columns_of(Trade))), so a host never has to build the Trade
+        objects."""
         return list(self._apply(events, now))
 
     def apply_columns(self, columns: tuple, now: float) -> list[str]:

@@ -128,13 +128,13 @@ def test_a_one_class_batch_arrives_as_columns_and_builds_objects_only_when_read(
                     token_amount=2 * i, user="u", quote_mint="q", quote_amount=i) for i in range(5)]
     back = pickle.loads(pickle.dumps(EventBatch(trades), 5))
     assert len(back) == 5
-    rows = list(back.rows_of(Trade))
+    rows = list(zip(*back.columns_of(Trade)))
     assert [r[1] for r in rows] == [t.signature for t in trades] and [r[5] for r in rows] == [0, 1, 2, 3, 4]
-    assert back.rows_of(Launch) is None                      # columns of another class: no rows
+    assert back.columns_of(Launch) is None                   # columns of another class: none
     again = pickle.loads(pickle.dumps(back, 5))              # forwarded unread: its columns as they came
-    assert again.events == trades and again.rows_of(Trade) is None   # read once: objects from then on
+    assert again.events == trades and again.columns_of(Trade) is None   # read once: objects from then on
     assert back.events == trades
-    assert list(pickle.loads(pickle.dumps(EventBatch([]), 5)).rows_of(Trade) or []) == []
+    assert pickle.loads(pickle.dumps(EventBatch([]), 5)).columns_of(Trade) in (None, ())
 
 
 def test_join_batches_joins_columns_without_building_objects_and_a_mix_as_objects():
@@ -151,10 +151,10 @@ def test_join_batches_joins_columns_without_building_objects_and_a_mix_as_object
     joined = join_batches([a, EventBatch.of_columns(Trade, ()), b])
     assert joined.columns_of(Trade) == tuple(zip(*rows))           # joined field by field, no Trade built
     back = pickle.loads(pickle.dumps(joined, 5))
-    assert list(back.rows_of(Trade)) == rows and back.events == trades
+    assert list(zip(*back.columns_of(Trade))) == rows and back.events == trades
     assert join_batches([a]) is a
     done = Complete(venue="pumpfun", signature="c", slot=9, mint="m", bonding_curve="b", user="u")
     mixed = pickle.loads(pickle.dumps(join_batches([a, [done], b]), 5))
-    assert mixed.rows_of(Trade) is None and mixed.events == [trades[0], trades[1], done, *trades[2:]]
+    assert mixed.columns_of(Trade) is None and mixed.events == [trades[0], trades[1], done, *trades[2:]]
     assert join_batches([[done], [trades[0]]]).events == [done, trades[0]]
     assert len(join_batches([])) == 0
