@@ -126,7 +126,6 @@ class Ingest:
         # own stream, never the decode of new notifications or the launches on their way to the Orchestrator.
         # In chunks as they were routed: a list of events, or an EventBatch of trades' columns (ingest_events).
         self._pending: dict[int, list] = {i: [] for i in range(n_shards)}
-        self._backlog = [0] * n_shards             # events in _pending[i]
         self._wake = {i: asyncio.Event() for i in range(n_shards)}
         self._queue: list[tuple[str, int, list[str]]] = []
         self._queue_since = 0.0   # receive time of the oldest queued notification (detect-to-send starts here)
@@ -254,7 +253,6 @@ class Ingest:
 
     def _queue_for_shard(self, i: int, chunk) -> None:
         self._pending[i].append(chunk)
-        self._backlog[i] += len(chunk)
         self._wake[i].set()
 
     async def _shard_sender(self, i: int) -> None:
@@ -275,7 +273,6 @@ class Ingest:
                     n += len(pending[take])
                     take += 1
                 batch, self._pending[i] = pending[:take], pending[take:]
-                self._backlog[i] -= n
                 futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(join_batches(batch))))
                 self._inflight[i] = futs
 
@@ -367,7 +364,7 @@ class Ingest:
 
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
-                "queue": len(self._queue), "shard_backlog": sum(self._backlog), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "queue": len(self._queue), "shard_backlog": sum(len(c) for chunks in self._pending.values() for c in chunks), "launches_seen": len(self.core.launch_mints), **self.core.stats,
                 "last_event_ts": self.last_event_ts,
                 "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}

@@ -24,7 +24,7 @@ import dataclasses
 import math
 import sys
 from collections import OrderedDict
-from operator import attrgetter, methodcaller
+from operator import attrgetter
 from typing import Callable, Iterable
 
 from xxhash import xxh3_64_intdigest as _xxh3_64
@@ -38,7 +38,7 @@ from .routing import event_mint
 from .layout import CURVE_VENUES, LAST_ACTIVE, MAX_KEY_LEN, VSOL, VTOK, AnalysisParams
 from .records import from_record, to_record
 from .token_state import TokenState
-from .trade_batch import EXACT_MAX, TradeColumns, TradeKernel, run_columns
+from .trade_batch import EXACT_MAX, TradeColumns, TradeKernel, run_columns, utf8
 
 # 2: dedupe digests are XXH3-64 (1: blake2b-64; such a snapshot restores without its digests)
 SNAPSHOT_VERSION = 2
@@ -47,8 +47,7 @@ _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq"))
 _trade_values = attrgetter(*_TRADE_FIELDS)
 _make_trade = rebuilder(Trade)   # a Trade from its field values, as the wire rebuilds one
-_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
-_event_key = "{}|trade|{}".format          # a trade's event key, as the f-string in _apply formats it
+_event_key = "{}|trade|{}".format          # a trade's event key, as event_digest formats it (column by column)
 
 
 class ShardCore:
@@ -118,10 +117,8 @@ class ShardCore:
                 if not isinstance(mint, str) or not mint or len(mint) > MAX_KEY_LEN:
                     skipped += 1
                     continue
-                # event_digest, inline (snapshots keep these); XXH3 costs a fifth of blake2b here
-                if dedupe and self._seen_before(_xxh3_64(
-                        (f"{item[T_SIGNATURE]}|trade|{item[T_SEQ]}" if ev is None
-                         else f"{ev.signature}|{ev.kind}|{ev.seq}").encode("utf-8", "surrogatepass"))):
+                if dedupe and self._seen_before(event_digest(item[T_SIGNATURE], "trade", item[T_SEQ]) if ev is None
+                                                else event_digest(ev.signature, ev.kind, ev.seq)):
                     duplicates += 1
                     continue
                 st = tokens.get(mint)
@@ -190,7 +187,7 @@ class ShardCore:
             raise ValueError(f"now must be a finite time, got {now!r}")
         touched: dict[str, TokenState] = {}
         tokens = self.tokens
-        digests = list(map(_xxh3_64, map(_utf8, map(_event_key, cols[T_SIGNATURE], cols[T_SEQ])))) \
+        digests = list(map(_xxh3_64, map(utf8, map(_event_key, cols[T_SIGNATURE], cols[T_SEQ])))) \
             if self.cfg.dedupe_events else None
         mints, venues, users, creators, vsols, vtoks = cols[T_MINT], cols[0], cols[7], cols[17], cols[11], cols[12]
         fit = prep.fit
@@ -436,8 +433,8 @@ class ShardCore:
 
 
 def event_digest(signature: str, kind: str, seq: int) -> int:
-    """The 64-bit dedupe digest of an event key "signature|kind|seq": XXH3-64 of its UTF-8 (what `_apply`
-    computes inline, and what snapshots keep)."""
+    """The 64-bit dedupe digest of an event key "signature|kind|seq": XXH3-64 of its UTF-8 (what snapshots keep;
+    `_apply_columns` computes the same for a column of trades at once)."""
     return _xxh3_64(f"{signature}|{kind}|{seq}".encode("utf-8", "surrogatepass"))
 
 

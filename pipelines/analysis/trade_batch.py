@@ -34,7 +34,7 @@ if tuple(f.name for f in dataclasses.fields(Trade))[:len(_ROW_FIELDS)] != _ROW_F
     raise ImportError("pipelines.chain.events.Trade's fields moved: update TradeKernel.row")
 EXACT_MAX = 1 << 53          # amounts below this: the kernel's float64 divisions round as Python's int / int
 _crc32 = zlib.crc32
-_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
+utf8 = methodcaller("encode", "utf-8", "surrogatepass")     # str -> bytes as the digests encode them
 # TradeColumns.ints rows: the kernel's amount columns C_SOL..C_RTOK in order, then the slot
 _INT_FIELDS = (5, 6, 11, 12, 13, 14, 2)       # sol, token, vsol, vtok, rsol, rtok amounts; slot
 
@@ -154,7 +154,7 @@ class TradeColumns:
         self.fit = (((amounts >= 0) & (amounts < EXACT_MAX)).all(axis=0) & (slot >= 0) & (slot < 1 << 62)
                     & (buy | (side == "sell"))).tolist()
         self.ints, self.buy = ints, buy
-        self.hashes = np.fromiter(map(_crc32, map(_utf8, users)), dtype=np.int64, count=n)
+        self.hashes = np.fromiter(map(_crc32, map(utf8, users)), dtype=np.int64, count=n)
         self.has_user = np.fromiter(map(bool, users), dtype=np.int64, count=n)
         return self
 
