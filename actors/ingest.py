@@ -364,7 +364,9 @@ class Ingest:
 
     def status(self) -> dict:
         return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
-                "queue": len(self._queue), "shard_backlog": sum(len(c) for chunks in self._pending.values() for c in chunks), "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "queue": len(self._queue),
+                "shard_backlog": sum(len(c) for chunks in self._pending.values() for c in chunks),
+                "launches_seen": len(self.core.launch_mints), **self.core.stats,
                 "last_event_ts": self.last_event_ts,
                 "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}
