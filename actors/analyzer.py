@@ -27,6 +27,7 @@ import ray
 
 from actors import names, observe, runtime_config
 from actors.clock import ActorClock
+from actors.held_mints import HeldMints
 from actors.metrics import metrics, snapshot
 from pipelines.analysis.shard import ShardCore
 from pipelines.chain.errors import DecodeError
@@ -69,8 +70,7 @@ class AnalyzerShard:
         self._touched: dict[str, None] = {}     # mints applied to since the last flush (live mode)
         # held positions' mints (the PositionTracker's, polled each second): their features go out every flush
         # they changed in, ahead of max_features_per_flush, so a burst never delays an exit's price
-        self.held: tuple[str, ...] = ()
-        self._held_ref = None
+        self.held = HeldMints(lambda: self.peers(names.POSITIONS).held_mints.remote(), names.shard_name(index))
         self._holders_at: dict[str, float] = {}
         self.reads = {"mint": 0, "holders": 0, "errors": 0}
         loop = asyncio.get_event_loop()
@@ -124,7 +124,8 @@ class AnalyzerShard:
         """Features of up to max_features_per_flush of the tokens applied to since they were last read (those
         waiting longest), read once each at `now`; they replace the refreshed ones pending for the same tokens."""
         if self._touched:
-            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush, self.held)
+            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush,
+                                             self.held.mints)
             for f in self.core.features_of(due, now):
                 self._out[f.mint] = f
 
@@ -161,18 +162,21 @@ class AnalyzerShard:
                 log.debug("shard %d reads: %s", self.index, exc)
 
     async def _read_mints(self) -> None:
-        mints = self.core.pending_mint_reads(100)
+        mints = self.core.pending_mint_reads(100, time.time())
         if not mints:
             return
         accts = await self.peers(names.RPC_POOL).get_accounts.remote(mints)
         now = time.time()
-        for mint, acct in accts.items():
-            if acct is None:
-                continue
+        for mint in mints:
+            acct = accts.get(mint)
             try:
+                if acct is None:             # not visible yet at the RPC's commitment: asked again later
+                    self.core.mint_read_missed(mint, now)
+                    continue
                 f = self.core.apply_mint_info(mint, decode_mint(acct["data"], acct["owner"]), now)
-            except DecodeError:
+            except (DecodeError, KeyError, TypeError):   # not a mint account: asked again later, less often
                 self.reads["errors"] += 1
+                self.core.mint_read_missed(mint, now)
                 continue
             self.reads["mint"] += 1
             if f is not None:
@@ -228,7 +232,7 @@ class AnalyzerShard:
             self._record_tokens()
             now = time.time()
             if not self.clock.replay:
-                self._poll_held()
+                self.held.poll(now)
                 refresh, evict = now - last_refresh >= REFRESH_S, now - last_evict >= EVICT_S
                 self.maintain(refresh, evict)
                 last_refresh = now if refresh else last_refresh
@@ -236,21 +240,6 @@ class AnalyzerShard:
             if now - last_ckpt >= CHECKPOINT_S:
                 await asyncio.get_event_loop().run_in_executor(None, self._checkpoint_quietly)
                 last_ckpt = now
-
-    def _poll_held(self) -> None:
-        """Take the answer to last second's held_mints call if it came, and ask again; never waits (a tracker
-        that is restarting leaves the last list in place, and features still flow, capped)."""
-        try:
-            ref = self._held_ref
-            if ref is not None:
-                if not ray.wait([ref], timeout=0)[0]:
-                    return
-                self._held_ref = None
-                self.held = tuple(m for m in ray.get(ref) if isinstance(m, str))
-            self._held_ref = self.peers(names.POSITIONS).held_mints.remote()
-        except Exception as exc:
-            self._held_ref = None
-            log.debug("shard %d: held mints not read (%s)", self.index, type(exc).__name__)
 
     def _checkpoint_quietly(self) -> None:
         try:
@@ -269,7 +258,7 @@ class AnalyzerShard:
 
     def stats(self) -> dict:
         return {"index": self.index, "restored": self.restored, "reads": dict(self.reads),
-                "held": sum(1 for m in self.held if self.core.get(m) is not None), **self.core.stats()}
+                "held": sum(1 for m in self.held.mints if self.core.get(m) is not None), **self.core.stats()}
 
     def _record_tokens(self) -> None:
         """launchray_tokens_tracked for this shard (a gauge: set once a second and when /metrics asks)."""

@@ -1,18 +1,22 @@
 """MomentumEngine actor: scores every changed token, keeps the ranking, turns the best into Opportunities.
 
 Also the PositionTracker's price feed: each batch of features becomes a batch of marks (price, completion,
-migration, rug signals), so exits are checked on every price update. Scoring and marks are
+migration, rug signals) of the held tokens, so exits are checked on every price update. The held mints are
+polled from the tracker each second and pushed by it when a position opens (actors/held_mints.py); until the
+first answer, every token's mark is sent (the tracker skips the others, as it did before it was asked). Scoring and marks are
 pipelines/stages.momentum_opportunities / marks_from, the functions the backtester runs. In replay mode both
 calls are awaited (the batch's opportunities are queued and its exits have run when on_features returns).
 """
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 
 import ray
 
 from actors import names, observe, runtime_config
 from actors.clock import ActorClock
+from actors.held_mints import HeldMints
 from pipelines import stages
 from pipelines.config import Config
 from pipelines.messages import TokenFeatures
@@ -20,6 +24,7 @@ from pipelines.scoring.momentum import MomentumModel
 from pipelines.wire import EventBatch, events_of
 
 MAX_TRACKED = 20_000
+HELD_POLL_S = 1.0
 
 
 @ray.remote(num_cpus=0)
@@ -32,7 +37,21 @@ class MomentumEngine:
         self.clock = ActorClock.for_config(cfg)
         self.model = MomentumModel(cfg.scoring)
         self.latest: OrderedDict[str, tuple[float, TokenFeatures]] = OrderedDict()
-        self.counts = {"features": 0, "opportunities": 0, "batches": 0}
+        self.counts = {"features": 0, "opportunities": 0, "batches": 0, "marks": 0}
+        # replay: every mark, awaited (what is held is decided by the replay's own order of calls)
+        self.held = None if self.clock.replay else HeldMints(
+            lambda: self.peers(names.POSITIONS).held_mints.remote(), "momentum_engine")
+        self._task = None if self.clock.replay else asyncio.get_event_loop().create_task(self._poll_held())
+
+    async def _poll_held(self) -> None:
+        while True:
+            self.held.poll()
+            await asyncio.sleep(HELD_POLL_S)
+
+    def hold(self, mint: str) -> None:
+        """A position in `mint` just opened (the PositionTracker): its marks go out from the next batch."""
+        if self.held is not None:
+            self.held.add(mint)
 
     async def on_features(self, features: list[TokenFeatures] | EventBatch, now: float | None = None) -> int:
         """A shard's features (a list, or an EventBatch: columns on the wire)."""
@@ -56,9 +75,13 @@ class MomentumEngine:
             queued = self.peers(names.ORCHESTRATOR).on_opportunities.remote(opps, self.clock.sent())
             if replay:                   # queued before the exits below can tick
                 await queued
-        marked = self.peers(names.POSITIONS).on_marks.remote(stages.marks_from(features), self.clock.sent())
-        if replay:
-            await marked
+        held = self.held.set if self.held is not None and self.held.known else None
+        marks = stages.marks_from(features, held)
+        if marks:
+            self.counts["marks"] += len(marks)
+            marked = self.peers(names.POSITIONS).on_marks.remote(marks, self.clock.sent())
+            if replay:
+                await marked
         return len(opps)
 
     def top(self, n: int = 10) -> list[dict]:

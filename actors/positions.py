@@ -1,7 +1,8 @@
 """PositionTracker actor: hosts the PositionBook and runs the exits on every price update.
 
 Fills arrive from the Executor after the ledger holds them; each is settled once (by order id) and its risk
-effect sent to the RiskSupervisor. Prices arrive batched from the MomentumEngine (every changed token), and
+effect sent to the RiskSupervisor; an opened position's mint is pushed to the MomentumEngine at once. Prices
+arrive batched from the MomentumEngine (every changed held token: it polls `held_mints`), and
 completion / migration events straight from Ingest. What fires is decided by pipelines/stages.ExitWatch (the
 object the backtester runs) over this actor's book: an exit that fires is marked in flight in the book (so a
 take-profit step is not fired twice) and the batch's exits are pushed to the Orchestrator, ahead of every entry.
@@ -121,6 +122,8 @@ class PositionTracker:
             await self.ledger.upsert_position.remote(change.position)
             self._dirty = True
             self._persist()
+            if change.opened and not self.clock.replay:
+                self._push_held(change.position.mint)
         if booking.kind != "none":
             await self.peers(names.RISK).apply_booking.remote(booking)
         if booking.kind == "close":
@@ -131,6 +134,14 @@ class PositionTracker:
                 await learned
         return {"opened": change.opened, "closed": change.closed, "duplicate": change.duplicate,
                 "tokens": change.position.tokens, "pnl_lamports": booking.pnl_lamports}
+
+    def _push_held(self, mint: str) -> None:
+        """Tell the MomentumEngine at once: its marks for `mint` start with the next features batch instead of
+        its next poll of held_mints. A MomentumEngine that is away polls the list when it is back."""
+        try:
+            self.peers(names.MOMENTUM).hold.remote(mint)
+        except Exception as exc:   # noqa: BLE001 - never fails the fill it follows
+            log.debug("held mint not pushed (%s)", type(exc).__name__)
 
     def exit_failed(self, mint: str) -> None:
         """The exit for `mint` did not fill: it may fire again on the next price."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Container, Iterable, Iterator
 
 from pipelines.analysis.routing import event_mint, shard_for
 from pipelines.chain.amm import pumpswap_sell
@@ -166,10 +166,12 @@ class Mark:
 pickle_by_fields(Mark)     # every touched token's mark crosses Ray (MomentumEngine -> PositionTracker): ~3x cheaper
 
 
-def marks_from(features: Iterable[TokenFeatures]) -> list[Mark]:
+def marks_from(features: Iterable[TokenFeatures], held: Container[str] | None = None) -> list[Mark]:
+    """The exits' view of each token's features; only of the mints in `held` when given (ExitWatch skips the
+    others: a host that knows the held mints need not build and send them)."""
     return [Mark(f.mint, f.price, bool(f.complete), bool(f.migrated),
                  tuple(r for r in f.safety.reasons if r in RUG_REASONS) + (("rugged",) if f.rugged else ()))
-            for f in features]
+            for f in features if held is None or f.mint in held]
 
 
 def tick(queue: DecisionQueue, now: float, in_flight: Callable[[], int]) -> Iterator[Action]:

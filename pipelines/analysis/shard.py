@@ -43,6 +43,7 @@ from .trade_batch import EXACT_MAX, TradeColumns, TradeKernel, run_columns, utf8
 # 2: dedupe digests are XXH3-64 (1: blake2b-64; such a snapshot restores without its digests)
 SNAPSHOT_VERSION = 2
 RUGGED_MEMORY = 4096
+MINT_RETRY_FIRST_S, MINT_RETRY_MAX_S = 0.5, 30.0      # a mint read that found no account: wait, doubling to the cap
 _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq"))
 _trade_values = attrgetter(*_TRADE_FIELDS)
@@ -62,6 +63,7 @@ class ShardCore:
         self.tokens: OrderedDict[str, TokenState] = OrderedDict()     # least recently active first
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._rugged: OrderedDict[str, None] = OrderedDict()
+        self._mint_retry: dict[str, tuple[int, float]] = {}    # mint -> (reads that found no account, due again at)
         self.counters = {"events": 0, "skipped": 0, "bad": 0, "duplicates": 0,
                          "evicted_idle": 0, "evicted_rugged": 0, "evicted_cap": 0}
 
@@ -291,6 +293,7 @@ class ShardCore:
             return st
         if len(self.tokens) >= self.cfg.max_tracked_tokens:
             old_mint, old = self.tokens.popitem(last=False)
+            self._mint_retry.pop(old_mint, None)
             self.counters["evicted_cap"] += 1
             if old.rugged:
                 self._remember_rugged(old_mint)
@@ -305,6 +308,7 @@ class ShardCore:
         st = self.tokens.get(mint)
         if st is None:
             return None
+        self._mint_retry.pop(mint, None)
         st.apply_mint_info(info)
         return st.features(now)
 
@@ -322,15 +326,31 @@ class ShardCore:
         st.apply_lp_burn(share)
         return st.features(now)
 
-    def pending_mint_reads(self, limit: int = 100) -> list[str]:
-        """Mints still without a mint-account read, most recently active first (what to fetch next)."""
+    def pending_mint_reads(self, limit: int = 100, now: float | None = None) -> list[str]:
+        """Mints still without a mint-account read, most recently active first (what to fetch next). Given `now`,
+        a mint whose last read found no account waits for its retry time (`mint_read_missed`)."""
         out = []
+        retry = self._mint_retry if now is not None else {}
         for mint in reversed(self.tokens):
             if not self.tokens[mint].flags:
+                r = retry.get(mint)
+                if r is not None and r[1] > now:
+                    continue
                 out.append(mint)
                 if len(out) >= limit:
                     break
         return out
+
+    def mint_read_missed(self, mint: str, now: float) -> float | None:
+        """The chain gave no mint account for `mint` (not visible yet at the RPC's commitment, or not a mint at
+        all): its next read waits MINT_RETRY_FIRST_S, doubling each miss up to MINT_RETRY_MAX_S, instead of
+        asking the RPC again every round. Returns when it is due again (None: not tracked)."""
+        if mint not in self.tokens:
+            return None
+        misses = self._mint_retry.get(mint, (0, 0.0))[0]
+        at = now + min(MINT_RETRY_MAX_S, MINT_RETRY_FIRST_S * 2 ** min(misses, 16))
+        self._mint_retry[mint] = (misses + 1, at)
+        return at
 
     # --- reads ------------------------------------------------------------------------------------------------
     def update_config(self, cfg: AnalysisConfig, extra_blacklist: Iterable[str] = ()) -> None:
@@ -379,6 +399,7 @@ class ShardCore:
                 self.counters["evicted_idle"] += 1
         for mint in gone:
             del self.tokens[mint]
+            self._mint_retry.pop(mint, None)
         return gone
 
     def _remember_rugged(self, mint: str) -> None:
@@ -429,6 +450,7 @@ class ShardCore:
         except Exception as exc:
             raise ValueError(f"not a shard snapshot: {type(exc).__name__}: {exc}") from None
         self.tokens, self._seen, self._rugged = tokens, seen, rugged
+        self._mint_retry = {}
         self.counters.update(counters)
 
 

@@ -119,6 +119,36 @@ def test_pending_mint_reads_until_a_read_arrives():
     assert shard.apply_mint_info("unknown", Info(), 1.0) is None
 
 
+def test_a_mint_read_that_found_no_account_waits_doubling_to_the_cap():
+    shard = ShardCore(AnalysisConfig(max_tracked_tokens=3))
+    a, b = key(), key()
+    shard.ingest([pool_created(a, SOL, 10**15), pool_created(b, SOL, 10**15)], 0.0)
+    assert shard.pending_mint_reads(now=10.0) == [b, a]               # most recently active first
+    assert shard.mint_read_missed(a, 10.0) == 10.5                     # first miss: 0.5 s
+    assert shard.pending_mint_reads(now=10.4) == [b]
+    assert shard.pending_mint_reads(now=10.5) == [b, a]
+    assert shard.pending_mint_reads() == [b, a]                        # without a time: every mint unread
+    assert shard.mint_read_missed(a, 10.5) == 11.5                     # then 1 s, 2 s, 4 s ...
+    assert shard.mint_read_missed(a, 11.5) == 13.5
+    for _ in range(10):
+        due = shard.mint_read_missed(a, 100.0)
+    assert due == 100.0 + 30.0                                         # ... up to 30 s
+    assert shard.pending_mint_reads(now=129.0) == [b]
+    assert shard.mint_read_missed("not-tracked", 1.0) is None and shard.pending_mint_reads(now=129.0) == [b]
+
+    class Info:
+        mint_authority = None
+        freeze_authority = None
+        supply = 10**15
+
+    shard.apply_mint_info(a, Info(), 130.0)                            # read at last: nothing waits on it
+    assert shard.pending_mint_reads(now=130.0) == [b] and a not in shard._mint_retry
+    shard.mint_read_missed(b, 130.0)
+    for _ in range(3):                                                 # b evicted by the cap: forgotten too
+        shard.ingest([pool_created(key(), SOL, 10**15)], 131.0)
+    assert b not in shard.tokens and shard._mint_retry == {}
+
+
 def test_snapshot_restore_round_trip_through_pickle():
     curves, events = market(4, 6)
     cfg = AnalysisConfig()

@@ -104,7 +104,7 @@ async def test_a_held_mint_goes_out_in_every_flush_it_changed_in_whatever_the_ca
     curves = [Curve() for _ in range(6)]
     held = curves[5]
     await host.ingest([c.launch() for c in curves])
-    host.held = (held.mint,)                                     # what the PositionTracker's held_mints said
+    host.held.mints = (held.mint,)                               # what the PositionTracker's held_mints said
     assert await host.flush() == 3                              # the held one, then the two waiting longest
     assert [f.mint for f in host.momentum.batches[-1]] == [held.mint, curves[0].mint, curves[1].mint]
     await host.ingest([held.buy_sol(key(), SOL)])               # it trades again while three still wait
@@ -114,50 +114,34 @@ async def test_a_held_mint_goes_out_in_every_flush_it_changed_in_whatever_the_ca
     assert await host.flush() == 1 and host.momentum.batches[-1][0].mint == curves[4].mint   # not held: waits
 
 
-
-@pytest.mark.ray
-async def test_the_shard_polls_the_held_mints_without_ever_waiting_for_the_tracker(ray_session, host):
-    import asyncio
-
-    import ray
-
+async def test_mint_reads_take_what_the_chain_has_and_wait_on_what_it_does_not(host):
     from actors import names
+    from pipelines.chain.mint import MintInfo, encode_mint
+    from pipelines.chain.programs import TOKEN
 
-    @ray.remote(num_cpus=0)
-    class Tracker:
-        def __init__(self):
-            self.mints, self.delay = ["A", "B"], 0.0
+    curves = [Curve() for _ in range(3)]
+    read, missing, garbage = (c.mint for c in curves)
+    await host.ingest([c.launch() for c in curves])
+    asked: list[list[str]] = []
 
-        def set(self, mints, delay):
-            self.mints, self.delay = mints, delay
+    class Rpc:
+        """Stands in for the RpcPool: a real mint account, no account, and bytes that are not a mint."""
 
-        def held_mints(self):
-            import time
-            time.sleep(self.delay)
-            return self.mints
+        class get_accounts:
+            @staticmethod
+            async def remote(mints):
+                asked.append(list(mints))
+                return {read: {"data": encode_mint(MintInfo(None, 10**15, 6, True, None)), "owner": TOKEN},
+                        missing: None, garbage: {"data": b"\x01" * 20, "owner": TOKEN}}
 
-    tracker = Tracker.remote()
-    host.peers = lambda name: tracker if name == names.POSITIONS else host.momentum
-    host._poll_held()                                   # asks; the answer is taken on the next poll
-    assert host.held == ()
-    await asyncio.wrap_future(host._held_ref.future())
-    host._poll_held()
-    assert host.held == ("A", "B")
-    ray.get(tracker.set.remote(["C"], 3.0))
-    await asyncio.wrap_future(host._held_ref.future())  # the call asked with the old list
-    host._poll_held()                                   # takes it and asks the slow tracker
-    host._poll_held()                                   # no answer yet: the last list stands, nothing waits
-    assert host.held == ("A", "B")
-    await asyncio.wrap_future(host._held_ref.future())
-    host._poll_held()
-    assert host.held == ("C",)
-
-    def gone(name):
-        raise ValueError(f"Failed to look up actor {name}")
-    host.peers = gone                                   # the tracker restarting: the list stays, no error
-    await asyncio.wrap_future(host._held_ref.future())
-    host._poll_held()                                   # takes the answer, then cannot ask
-    assert host.held == ("C",) and host._held_ref is None
-    host._poll_held()
-    assert host.held == ("C",) and host._held_ref is None
-    ray.kill(tracker)
+    rpc, momentum = Rpc(), host.momentum
+    host.peers = lambda name: rpc if name == names.RPC_POOL else momentum
+    assert all(host.core.tokens[m].flags == 0 for m in (read, missing, garbage))     # nothing read yet
+    await host._read_mints()
+    assert sorted(asked[0]) == sorted([read, missing, garbage])
+    assert host.reads["mint"] == 1 and host.reads["errors"] == 1
+    assert host.core.tokens[read].flags != 0 and host.core.tokens[missing].flags == 0
+    await host._read_mints()                              # the other two wait (0.5 s): nothing is asked
+    assert len(asked) == 1
+    t = time.time()
+    assert sorted(host.core.pending_mint_reads(100, t + 0.6)) == sorted([missing, garbage])   # due again
