@@ -241,7 +241,7 @@ class Ingest:
             sigs = {ev.signature for ev in launches}
             in_tx = {ev.mint: ev for ev in events if ev.kind == "trade" and ev.signature in sigs}
             self.peers(names.ORCHESTRATOR).on_launches.remote(launches, received_at or self.last_event_ts, None,
-                                                              list(in_tx.values()))
+                                                              list(in_tx.values()), time.time())
             self.peers(names.LEDGER).record_launches.remote(
                 [(ev.mint, ev.venue, ev.slot, ev.signature) for ev in launches], self.last_event_ts)
         if self.recorder is not None and not self.recorder.closed:

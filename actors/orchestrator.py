@@ -48,6 +48,7 @@ class Detection(NamedTuple):
     launch: object             # the Launch event
     creator_trade: object      # the last trade of its create transaction, or None
     arrived: float = 0.0       # when it reached this actor (the trace's "deliver" span: decode, batch, Ray hop)
+    sent: float = 0.0          # when Ingest sent it on (the trace's "decode" span: detection to that send)
 
 
 NOT_DETECTED = Detection(0.0, None, None)
@@ -216,6 +217,8 @@ class Orchestrator:
             # spans made now, from the times taken on the way: their cost stays off the path to the send
             if detected:
                 observe.past_span("deliver", root, detected, seen.arrived)
+                if seen.sent:
+                    observe.past_span("decode", root, detected, seen.sent)
             observe.past_span("approve", root, asked, decided or time.time())
             observe.end_span(root, outcome=str(result.get("status", "error")), reason=result.get("reason"))
 
@@ -243,7 +246,7 @@ class Orchestrator:
 
     # --- inputs ------------------------------------------------------------------------------------------------
     async def on_launches(self, launches: list, received_at: float = 0.0, now: float | None = None,
-                          creator_trades: list = ()) -> int:
+                          creator_trades: list = (), sent_at: float = 0.0) -> int:
         """Launches straight from Ingest: sniper opportunities dispatched now, not at the next tick.
         `creator_trades`: the last trade of each launch's own transaction (the curve the sniper plans on)."""
         arrived = time.time()
@@ -256,7 +259,7 @@ class Orchestrator:
             trade_of = {t.mint: t for t in creator_trades}
             for opp in pushed:
                 self.detections[opp.mint] = Detection(received_at or now, by_mint.get(opp.mint),
-                                                      trade_of.get(opp.mint), arrived)
+                                                      trade_of.get(opp.mint), arrived, sent_at)
             while len(self.detections) > MAX_DETECTED:    # opportunities that expired queued leave entries
                 self.detections.pop(next(iter(self.detections)))
         self._count("sniper_opportunities", len(pushed))

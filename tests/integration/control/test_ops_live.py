@@ -207,6 +207,8 @@ def test_shutdown_exports_the_batched_spans(story):
     # the approval starts
     deliver, approve = (next(s for s in trace if s["name"] == n) for n in ("deliver", "approve"))
     assert deliver["start_ns"] == roots[0]["start_ns"] and deliver["end_ns"] <= approve["start_ns"]
+    decode = next(s for s in trace if s["name"] == "decode")        # inside it: until Ingest sent the launch on
+    assert decode["start_ns"] == deliver["start_ns"] and decode["end_ns"] <= deliver["end_ns"]
     fills = [f for f in _buys(cfg) if f.mint == story["mint"]]
     fill_span = next(s for s in trace if s["name"] == "fill")
     assert fill_span["attributes"]["order.id"] == fills[0].order_id and fill_span["attributes"]["outcome"] == "filled"

@@ -90,9 +90,23 @@ def test_the_decision_path_runs_real_time_where_permitted_and_the_rest_never():
         assert _policy_after("orchestrator", 4)[0] == {(os.SCHED_RR, 5)}   # one above: its tick preempts
     else:                                        # not permitted: said so, and nothing changed
         assert policies == {other} and "real-time priority not set" in logged
-    for component in ("ingest", "analyzer_shard_0", "simnet"):     # CPU-heavy: never real-time
+    if os.geteuid() == 0 and (os.cpu_count() or 1) >= 2:            # Ingest: one below the decision path
+        assert _policy_after("ingest", 4)[0] == {(os.SCHED_RR, 3)}
+    for component in ("analyzer_shard_0", "simnet"):                 # CPU-heavy: never real-time
         assert _policy_after(component, 4)[0] == {other}
     assert _policy_after("orchestrator", 0)[0] == {other}           # 0 = off
+
+
+def test_real_time_levels_put_the_tick_first_and_ingest_below_the_decision_path():
+    assert priority.realtime_level("orchestrator", 5, 2) == 6
+    assert priority.realtime_level("orchestrator", 99, 2) == 99
+    assert {priority.realtime_level(c, 5, 2) for c in priority.REALTIME - {"orchestrator"}} == {5}
+    assert priority.realtime_level("ingest", 5, 2) == 4
+    assert priority.realtime_level("ingest", 5, 1) == 0       # one core: a busy Ingest would leave the shards 5%
+    assert priority.realtime_level("ingest", 1, 8) == 0       # no level below the decision path's
+    for component in ("analyzer_shard_0", "momentum_engine", "simnet", "control_plane", "supervisor"):
+        assert priority.realtime_level(component, 5, 8) == 0
+    assert {priority.realtime_level(c, 0, 8) for c in priority.REALTIME | {"ingest"}} == {0}   # 0 = off
 
 
 def test_the_default_profile_runs_the_decision_path_real_time():
