@@ -124,8 +124,7 @@ class AnalyzerShard:
         """Features of up to max_features_per_flush of the tokens applied to since they were last read (those
         waiting longest), read once each at `now`; they replace the refreshed ones pending for the same tokens."""
         if self._touched:
-            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush,
-                                             self.held.mints)
+            due = ShardCore.take_stalest(self._touched, self.cfg.analysis.max_features_per_flush, self.held.mints)
             for f in self.core.features_of(due, now):
                 self._out[f.mint] = f
 

@@ -29,7 +29,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 

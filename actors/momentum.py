@@ -3,7 +3,7 @@
 Also the PositionTracker's price feed: each batch of features becomes a batch of marks (price, completion,
 migration, rug signals) of the held tokens, so exits are checked on every price update. The held mints are
 polled from the tracker each second and pushed by it when a position opens (actors/held_mints.py); until the
-first answer, every token's mark is sent (the tracker skips the others, as it did before it was asked). Scoring and marks are
+first answer, every token's mark is sent (the tracker skips the others). Scoring and marks are
 pipelines/stages.momentum_opportunities / marks_from, the functions the backtester runs. In replay mode both
 calls are awaited (the batch's opportunities are queued and its exits have run when on_features returns).
 """

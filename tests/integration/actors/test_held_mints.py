@@ -12,7 +12,6 @@ import pickle
 import pytest
 import ray
 
-from actors import names
 from actors.held_mints import PUSH_KEPT_S, HeldMints
 from actors.momentum import MomentumEngine
 from pipelines.config import config_with, load_config
@@ -154,65 +153,3 @@ async def test_marks_go_to_the_tracker_for_held_mints_once_the_list_is_known(eng
     assert [m.mint for m in sink.batches[-1]] == ["Y"]
     assert eng.status()["features"] == 12 and eng.status()["marks"] == 7
     assert {r["mint"] for r in eng.top(10)} == {"A", "B", "X", "Y"}       # every token ranked, held or not
-
-
-# --- the tracker's push ------------------------------------------------------------------------------------------
-@ray.remote(num_cpus=0)
-class HoldRecorder:
-    """Stands in for the MomentumEngine: records each mint the tracker says it just opened."""
-
-    def __init__(self):
-        self.held = []
-
-    def hold(self, mint):
-        self.held.append(mint)
-
-    def seen(self):
-        return list(self.held)
-
-
-def test_the_tracker_pushes_a_mint_when_its_position_opens_and_only_then(ray_session, tmp_path):
-    import time
-    import uuid
-
-    from actors.ledger import LedgerActor
-    from actors.positions import PositionTracker
-    from actors.risk import RiskSupervisor
-    from pipelines.messages import Fill, Order, OrderState, Side
-    from pipelines.orders import transition
-
-    mint = "Mint1111111111111111111111111111111111111111"
-    ns = f"lr-held-{uuid.uuid4().hex[:6]}"
-    cfg = config_with(load_config("sim", env={}), {"ray": {"namespace": ns, "realtime_priority": 0},
-                                                   "ledger": {"path": str(tmp_path / "ledger.sqlite")},
-                                                   "logging": {"dir": str(tmp_path / "logs")}})
-    opts = {"namespace": ns, "num_cpus": 0}
-    ledger = LedgerActor.options(name=names.LEDGER, **opts).remote(cfg.ledger.path)
-    risk = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
-    recorder = HoldRecorder.options(name=names.MOMENTUM, **opts).remote()
-    tracker = PositionTracker.options(name=names.POSITIONS, **opts).remote(cfg)
-
-    def trade(oid: str, side: Side, lamports: int, tokens: int) -> tuple[Fill, Order]:
-        intent = Order(id=oid, mint=mint, side=side, venue="pumpfun", amount=lamports if side is Side.BUY else tokens,
-                       limit=0, mode="paper", reason="momentum", created_at=100.0)
-        submitted = transition(intent, OrderState.SUBMITTED, 100.5)
-        done = transition(submitted, OrderState.CONFIRMED, 101.0)
-        ray.get(ledger.record_batch.remote(orders=[intent, submitted, done], fills=[]))
-        return Fill(order_id=oid, mint=mint, side=side, lamports=lamports, tokens=tokens, fee_lamports=0,
-                    price=lamports / tokens, slot=5, ts=101.0), done
-
-    try:
-        ray.get([tracker.ping.remote(), risk.ping.remote()])
-        buy = trade("buy-1", Side.BUY, 500_000_000, 10**9)
-        assert ray.get(tracker.on_fill.remote(*buy))["opened"]
-        assert ray.get(tracker.on_fill.remote(*buy))["duplicate"]              # Ray's retry: no second push
-        assert ray.get(tracker.on_fill.remote(*trade("buy-2", Side.BUY, 100_000_000, 2 * 10**8)))["opened"] is False
-        assert ray.get(tracker.on_fill.remote(*trade("sell-1", Side.SELL, 300_000_000, 4 * 10**8)))["opened"] is False
-        deadline = time.time() + 10
-        while not ray.get(recorder.seen.remote()) and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)                                  # anything else on its way arrives meanwhile
-        assert ray.get(recorder.seen.remote()) == [mint]
-    finally:
-        for h in (ledger, risk, recorder, tracker):
-            ray.kill(h)
