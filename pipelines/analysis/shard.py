@@ -386,20 +386,21 @@ class ShardCore:
                 out[mint] = st
         return out
 
-    def evict(self, now: float) -> list[str]:
-        gone = []
+    def evictable(self, now: float) -> list[str]:
+        """The mints `evict(now)` would drop: rugged, or idle past evict_after_idle_s (least recently active first)."""
         idle_after = self.cfg.evict_after_idle_s
-        for mint, st in list(self.tokens.items()):
+        return [mint for mint, st in self.tokens.items() if st.rugged or now - st.last_active > idle_after]
+
+    def evict(self, now: float) -> list[str]:
+        gone = self.evictable(now)
+        for mint in gone:
+            st = self.tokens.pop(mint)
+            self._mint_retry.pop(mint, None)
             if st.rugged:
-                gone.append(mint)
                 self.counters["evicted_rugged"] += 1
                 self._remember_rugged(mint)
-            elif now - st.last_active > idle_after:
-                gone.append(mint)
+            else:
                 self.counters["evicted_idle"] += 1
-        for mint in gone:
-            del self.tokens[mint]
-            self._mint_retry.pop(mint, None)
         return gone
 
     def _remember_rugged(self, mint: str) -> None:

@@ -93,10 +93,41 @@ async def test_a_burst_is_read_a_capped_number_of_tokens_per_flush_longest_waiti
     batch = host.momentum.batches[-1]
     assert [f.mint for f in batch] == [curves[3].mint, curves[4].mint, curves[0].mint] and batch[2].trades == 1
     assert await host.flush() == 0
-    # eviction reads everything still waiting (a rugged token reports before it goes), whatever the cap
+    # eviction reads what it evicts first (test_a_token_evicted_for_a_rug_...); the rest keep waiting, capped
     await host.ingest([c.buy_sol(key(), SOL) for c in curves])
     host.maintain(refresh=False, evict=True)
-    assert await host.flush() == 5
+    assert await host.flush() == 3 and await host.flush() == 2
+
+
+async def test_the_live_refresh_waits_for_the_capped_flush_behind_the_traded_tokens(host):
+    host.cfg = config_with(host.cfg, {"analysis": {"max_features_per_flush": 3}})
+    curves = [Curve() for _ in range(5)]
+    await host.ingest([c.launch() for c in curves])
+    assert await host.flush() == 3 and await host.flush() == 2 and await host.flush() == 0
+    await host.ingest([curves[4].buy_sol(key(), SOL)])          # traded: waiting before the refresh comes
+    assert host.queue_refresh() == 4                            # the other four join behind it, nothing is read
+    assert host.momentum.batches[-1][0].mint == curves[3].mint  # (the last batch is still the launches')
+    assert await host.flush() == 3
+    assert [f.mint for f in host.momentum.batches[-1]] == [curves[4].mint, curves[3].mint, curves[2].mint]
+    assert await host.flush() == 2                              # most recently active first, all read in the end
+    assert [f.mint for f in host.momentum.batches[-1]] == [curves[1].mint, curves[0].mint]
+    assert await host.flush() == 0
+
+
+async def test_eviction_reads_only_the_waiting_tokens_it_evicts(host):
+    host.cfg = config_with(host.cfg, {"analysis": {"max_features_per_flush": 1}})
+    dead, live = Curve(), [Curve() for _ in range(3)]
+    await host.ingest([dead.launch()] + [c.launch() for c in live])
+    while await host.flush():
+        pass
+    await host.ingest([dead.buy_tokens(dead.creator, 300_000_000_000_000)] + [c.buy_sol(key(), SOL) for c in live])
+    await host.ingest([dead.sell(dead.creator, 300_000_000_000_000)])     # rugged: evicted next
+    host.maintain(refresh=False, evict=True)
+    assert host.core.get(dead.mint) is None and all(host.core.get(c.mint) is not None for c in live)
+    assert await host.flush() == 2                              # the evicted one's features, then one waiting
+    assert [f.mint for f in host.momentum.batches[-1]] == [dead.mint, live[0].mint]
+    assert host.momentum.batches[-1][0].rugged
+    assert await host.flush() == 1 and await host.flush() == 1 and await host.flush() == 0
 
 
 async def test_a_held_mint_goes_out_in_every_flush_it_changed_in_whatever_the_cap(host):
