@@ -236,12 +236,13 @@ class AnalyzerShard:
     def _evict(self, now: float) -> None:
         """Evict dead tokens; the features of one still waiting for a flush are read first, so a token evicted
         for a rug still reports it (the others keep waiting their turn)."""
-        doomed = [mint for mint in self.core.evictable(now) if mint in self._touched]
+        gone = self.core.evictable(now)
+        doomed = [mint for mint in gone if mint in self._touched]
         for mint in doomed:
             del self._touched[mint]
         for f in self.core.features_of(doomed, now):
             self._out[f.mint] = f
-        self.core.evict(now)
+        self.core.drop(gone)
 
     async def _maintenance_loop(self) -> None:
         last_refresh = last_evict = last_ckpt = time.time()

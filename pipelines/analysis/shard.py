@@ -392,9 +392,14 @@ class ShardCore:
         return [mint for mint, st in self.tokens.items() if st.rugged or now - st.last_active > idle_after]
 
     def evict(self, now: float) -> list[str]:
-        gone = self.evictable(now)
+        return self.drop(self.evictable(now))
+
+    def drop(self, gone: list[str]) -> list[str]:
+        """Evict these mints (from `evictable`); a rugged one is remembered. Returns them."""
         for mint in gone:
-            st = self.tokens.pop(mint)
+            st = self.tokens.pop(mint, None)
+            if st is None:
+                continue
             self._mint_retry.pop(mint, None)
             if st.rugged:
                 self.counters["evicted_rugged"] += 1
