@@ -41,7 +41,6 @@ REALTIME = frozenset({"orchestrator", "risk_supervisor", "executor", "ledger", "
 # is a second core: the kernel's real-time throttle then leaves the shards at least a whole core, where on one
 # core it would leave them 5%. Measured (3 paired runs of benchmarks/pipeline.py): a launch reached the
 # Orchestrator 0.5-0.8 ms sooner at p50 and ~1 ms at p90, with no change in ingest throughput.
-INGEST = "ingest"
 
 
 def realtime_level(component: str, realtime: int, cpus: int) -> int:
@@ -54,7 +53,7 @@ def realtime_level(component: str, realtime: int, cpus: int) -> int:
         return min(99, realtime + 1)
     if component in REALTIME:
         return realtime
-    if component == INGEST and realtime > 1 and cpus >= 2:
+    if component == "ingest" and realtime > 1 and cpus >= 2:
         return realtime - 1
     return 0
 
