@@ -15,7 +15,9 @@
   seconds are reported apart (*_with_warmup covers all of them).
 - risk_reserve_us_p50/p99: approve_and_reserve measured inside the RiskSupervisor actor.
 - bytes_per_token: the shards' own measure of TokenState size (tracemalloc-calibrated estimate).
-- rss_mb per actor: resident memory of each actor's worker process.
+- rss_mb / pss_mb per actor: resident memory of each actor's worker process; PSS splits the pages several processes
+  share (the libraries every Ray worker maps), so PSS adds up. memory_pss_mb_total: every process the run started
+  (memory_pss_mb_actors + memory_pss_mb_ray: GCS, raylet, Ray's agents, idle workers); the driver is not counted.
 - machine.steal_pct: CPU time the VM's host took for other guests during the run (every figure drops with it).
 
 Usage: python benchmarks/pipeline.py [--seconds 60] [--events 200000] [--ingest-rounds 3] [--launches-per-minute 120]
@@ -132,17 +134,45 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * q))], 2) if values else None
 
 
-def actor_rss_mb(namespace: str) -> dict[str, float]:
+def actor_memory_mb(namespace: str, exclude: tuple[int, ...] = ()) -> dict:
+    """Each actor's resident memory, RSS and PSS (shared pages split among the processes that map them: the
+    libraries every Ray worker loads count once across the system, not once per actor), and the PSS total of every
+    process this run started (Ray's own and the actors; the driver and the timer probe excluded)."""
     import psutil
     import ray
     from ray.util.state import list_actors
-    out = {}
+
+    def pss(proc) -> float | None:
+        try:
+            return proc.memory_full_info().pss / 2**20
+        except (psutil.Error, AttributeError):    # no smaps here, or the process is gone
+            return None
+
+    rss, pss_of, actor_pids = {}, {}, set()
     for a in list_actors(address=ray.get_runtime_context().gcs_address, filters=[("ray_namespace", "=", namespace), ("state", "=", "ALIVE")], detail=True, limit=200):
         try:
-            out[a.name] = round(psutil.Process(a.pid).memory_info().rss / 2**20, 1)
-        except Exception:
+            proc = psutil.Process(a.pid)
+            rss[a.name] = round(proc.memory_info().rss / 2**20, 1)
+        except psutil.Error:
             continue
-    return out
+        actor_pids.add(a.pid)
+        if (v := pss(proc)) is not None:
+            pss_of[a.name] = round(v, 1)
+    ray_own: dict[str, float] = {}     # by process name: ray::IDLE workers, gcs_server, raylet, agents
+    for proc in psutil.Process().children(recursive=True):
+        if proc.pid in exclude or proc.pid in actor_pids or (v := pss(proc)) is None:
+            continue
+        try:
+            words = proc.cmdline() or [proc.name()]
+        except psutil.Error:
+            continue
+        name = words[0] if words[0].startswith("ray::") else next(
+            (Path(w).stem for w in words if "ray" in w and w.endswith((".py", "_server", "raylet"))), Path(words[0]).name)
+        ray_own[name] = round(ray_own.get(name, 0.0) + v, 1)
+    actors_total, ray_total = sum(pss_of.values()), sum(ray_own.values())
+    return {"rss_mb": rss, "pss_mb": pss_of, "pss_mb_ray_processes": ray_own,
+            "memory_pss_mb_actors": round(actors_total, 1), "memory_pss_mb_ray": round(ray_total, 1),
+            "memory_pss_mb_total": round(actors_total + ray_total, 1)}
 
 
 def main() -> int:
@@ -218,7 +248,7 @@ def main() -> int:
             "tokens_tracked": st.get("tokens_tracked"),
             "launches_seen": st["ingest"].get("launches_seen"),
             "sniper_entries": (orch.get("counts") or {}).get("approved", 0),
-            "rss_mb": actor_rss_mb(ns),
+            **actor_memory_mb(ns, exclude=(probe.pid,)),
         }
         try:
             p50, p99 = map(float, probe.communicate(timeout=30)[0].split())
