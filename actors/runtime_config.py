@@ -54,8 +54,8 @@ def restore(cfg: Config, component: str, timeout_s: float = READ_TIMEOUT_S) -> C
 
 def _restarted() -> bool:
     """Is this actor a restart (Ray re-created it after its process died)? False outside an actor."""
-    try:
-        return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+    try:      # is_initialized first: get_runtime_context() would start a local Ray where there is none
+        return ray.is_initialized() and bool(ray.get_runtime_context().was_current_actor_reconstructed)
     except Exception:  # noqa: BLE001 - not in an actor, or no Ray: nothing to restore
         return False
 
