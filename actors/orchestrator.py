@@ -2,8 +2,8 @@
 
 Each tick hands out what may start now (cancels, then exits, then entries up to the concurrency cap) and
 starts each as its own task: an entry is one RiskSupervisor call (approve and reserve and, when approved, hand it
-straight to the Executor: RiskSupervisor.approve_and_execute) that answers with the decision and the execution's
-outcome, so the loop itself never waits on anything. Launches and exits do not wait for the next tick:
+straight to the Executor: RiskSupervisor.approve_and_execute), made in the tick itself (_submit), that answers
+with the decision and the execution's outcome (awaited by the task: _settle), so the loop never waits on anything. Launches and exits do not wait for the next tick:
 they are dispatched the moment they arrive (the sniper path and emergency exits). The sniper's opportunities are
 pipelines/stages.on_launches, the function the backtester runs.
 
