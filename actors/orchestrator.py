@@ -3,9 +3,9 @@
 Each tick hands out what may start now (cancels, then exits, then entries up to the concurrency cap) and
 starts each as its own task: an entry is one RiskSupervisor call (approve and reserve and, when approved, hand it
 straight to the Executor: RiskSupervisor.approve_and_execute), made in the tick itself (_submit), that answers
-with the decision and the execution's outcome (awaited by the task: _settle), so the loop never waits on anything. Launches and exits do not wait for the next tick:
-they are dispatched the moment they arrive (the sniper path and emergency exits). The sniper's opportunities are
-pipelines/stages.on_launches, the function the backtester runs.
+with the decision and the execution's outcome (awaited by the task: _settle), so the loop never waits on anything.
+Launches and exits do not wait for the next tick: they are dispatched the moment they arrive (the sniper path and
+emergency exits). The sniper's opportunities are pipelines/stages.on_launches, the function the backtester runs.
 
 Replay mode (chain.source = "replay"): no wall-clock loops. Time is the replay's (passed with each call), the
 replay driver (actors/replay.py) refreshes the available capital when it is due and calls `tick` once per slot,
@@ -130,8 +130,8 @@ class Orchestrator:
                 self.queue.finish(action.mint)
                 self._count("entries_dropped_paused")
                 continue
-            # An entry's risk call leaves now, before this call returns, not at its task's first step: a task
-            # starts only after the caller's reply, ~0.6 ms later at p50 on the 2-core VM (the sniper path).
+            # An entry's risk call leaves now, not at its task's first step: a task starts only at the loop's next
+            # turn, after this call (a launch's on_launches) has returned and Ray has sent its reply.
             submitted = self._submit(action.opportunity) if action.kind == ENTRY else None
             task = asyncio.get_event_loop().create_task(self._start(action, submitted))
             self._tasks.add(task)
