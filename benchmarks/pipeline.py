@@ -134,6 +134,19 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * q))], 2) if values else None
 
 
+def _process_name(words: list[str]) -> str:
+    """A Ray process's name: its title (ray::IDLE, ray-dashboard-...), its script or program (dashboard,
+    log_monitor, gcs_server, raylet), or the module a `python -c` runs (the dashboard's multiprocessing helpers)."""
+    if words[0].startswith(("ray::", "ray-")):
+        return words[0]
+    scripts = [Path(w).stem for w in words[1:] if w.endswith(".py")]
+    if scripts:
+        return scripts[0]
+    code = words[words.index("-c") + 1] if "-c" in words[:-1] else ""
+    module = code.split("from ", 1)[1].split()[0] if code.startswith("from ") else ""
+    return module or Path(words[0]).name
+
+
 def actor_memory_mb(namespace: str, exclude: tuple[int, ...] = ()) -> dict:
     """Each actor's resident memory, RSS and PSS (shared pages split among the processes that map them: the
     libraries every Ray worker loads count once across the system, not once per actor), and the PSS total of every
@@ -163,11 +176,9 @@ def actor_memory_mb(namespace: str, exclude: tuple[int, ...] = ()) -> dict:
         if proc.pid in exclude or proc.pid in actor_pids or (v := pss(proc)) is None:
             continue
         try:
-            words = proc.cmdline() or [proc.name()]
+            name = _process_name(proc.cmdline() or [proc.name()])
         except psutil.Error:
             continue
-        name = words[0] if words[0].startswith("ray::") else next(
-            (Path(w).stem for w in words if "ray" in w and w.endswith((".py", "_server", "raylet"))), Path(words[0]).name)
         ray_own[name] = round(ray_own.get(name, 0.0) + v, 1)
     actors_total, ray_total = sum(pss_of.values()), sum(ray_own.values())
     return {"rss_mb": rss, "pss_mb": pss_of, "pss_mb_ray_processes": ray_own,
