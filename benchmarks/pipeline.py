@@ -17,7 +17,8 @@
 - bytes_per_token: the shards' own measure of TokenState size (tracemalloc-calibrated estimate).
 - rss_mb / pss_mb per actor: resident memory of each actor's worker process; PSS splits the pages several processes
   share (the libraries every Ray worker maps), so PSS adds up. memory_pss_mb_total: every process the run started
-  (memory_pss_mb_actors + memory_pss_mb_ray: GCS, raylet, Ray's agents, idle workers); the driver is not counted.
+  (memory_pss_mb_actors + memory_pss_mb_ray: GCS, raylet, the dashboard, agents, idle workers; each in
+  pss_mb_ray_processes); the driver is not counted.
 - machine.steal_pct: CPU time the VM's host took for other guests during the run (every figure drops with it).
 
 Usage: python benchmarks/pipeline.py [--seconds 60] [--events 200000] [--ingest-rounds 3] [--launches-per-minute 120]
