@@ -6,6 +6,9 @@ straight to the Executor: RiskSupervisor.approve_and_execute), made in the tick 
 with the decision and the execution's outcome (awaited by the task: _settle), so the loop never waits on anything.
 Launches and exits do not wait for the next tick: they are dispatched the moment they arrive (the sniper path and
 emergency exits). The sniper's opportunities are pipelines/stages.on_launches, the function the backtester runs.
+A launch is aged against the chain's current slot as this actor knows it without a call on the sniper path: a
+getSlot through the RpcPool every SLOT_POLL_S (live) and the launches' own slots (sniper.current_slot); one
+learned late (a backfill after a reconnect or restart) is counted stale_launch and not sniped.
 
 Replay mode (chain.source = "replay"): no wall-clock loops. Time is the replay's (passed with each call), the
 replay driver (actors/replay.py) refreshes the available capital when it is due and calls `tick` once per slot,
@@ -34,13 +37,15 @@ from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
 from pipelines.housekeeping import CAPITAL_EVERY_S
 from pipelines.messages import ExitSignal, Opportunity
 from pipelines.risk.handoff import EntryRequest, pack
-from pipelines.scoring.sniper import Sniper
+from pipelines.scoring.sniper import MAX_SLOT, Sniper, current_slot
 from pipelines.stages import MAX_ACTIONS_PER_TICK
 from pipelines.strategy_weights import StrategyWeights
 
 log = logging.getLogger("launchray.orchestrator")
 STATUS_TICKS = 2000    # loop periods the status percentiles cover (20 s at 10 ms)
 MAX_DETECTED = 4096   # detections kept for queued sniper entries
+SLOT_POLL_S = 1.0     # the chain's slot is read this often (live): a launch's age is judged against it
+SLOT_POLL_TIMEOUT_S = 5.0
 
 
 class Detection(NamedTuple):
@@ -91,7 +96,10 @@ class Orchestrator:
         self.results: dict[str, dict] = {}
         self._tasks: set[asyncio.Task] = set()
         self._clock_pushed = float("-inf")
+        self.chain_slot = 0            # the highest slot known (getSlot, launches): launches are aged against it
+        self._slot_errors = 0
         if not self.clock.replay:
+            self._slot = asyncio.get_event_loop().create_task(self._slot_loop())
             self._loop = asyncio.get_event_loop().create_task(self._run_loop())
             self._capital = asyncio.get_event_loop().create_task(self._capital_loop())
             self._warm = asyncio.get_event_loop().create_task(
@@ -264,6 +272,29 @@ class Orchestrator:
             except Exception:
                 pass
 
+    async def _slot_loop(self) -> None:
+        """The chain's slot, read off the sniper path (a launch is aged against the last one read)."""
+        while self.running:
+            try:
+                slot = await asyncio.wait_for(self.peers(names.RPC_POOL).get_slot.remote(), SLOT_POLL_TIMEOUT_S)
+                if not self.note_slot(slot):
+                    raise ValueError(f"getSlot answered {str(slot)[:40]!r}")
+            except Exception as exc:       # no pool yet, every endpoint down, garbage: the launches' slots still count
+                self._count("slot_poll_errors")
+                if self._slot_errors == 0:
+                    log.warning("orchestrator: chain slot not read (%s: %s); launches are aged against each other "
+                                "until it is", type(exc).__name__, str(exc)[:200])
+                self._slot_errors += 1
+            await asyncio.sleep(SLOT_POLL_S)
+
+    def note_slot(self, slot) -> bool:
+        """A slot the chain is known to have reached (getSlot): kept when it is a sane slot, the highest wins."""
+        if type(slot) is not int or not 0 < slot < MAX_SLOT:
+            return False
+        if slot > self.chain_slot:
+            self.chain_slot = slot
+        return True
+
     async def refresh_capital(self, now: float | None = None) -> int:
         """The risk book's available capital to the queue (every second live; when due in replay)."""
         self.clock.at(now)
@@ -278,9 +309,10 @@ class Orchestrator:
         `creator_trades`: the last trade of each launch's own transaction (the curve the sniper plans on)."""
         arrived = time.time()
         now = self.clock.at(now)
+        self.chain_slot = chain_slot = current_slot(self.chain_slot, launches)
         if not self.sniper_enabled or not self.entries_enabled or self.paused:
             return 0
-        pushed = stages.on_launches(self.queue, self.sniper, launches, now, stages.sniper_size(self.cfg))
+        pushed = stages.on_launches(self.queue, self.sniper, launches, now, stages.sniper_size(self.cfg), chain_slot)
         if pushed:
             by_mint = {launch.mint: launch for launch in launches}
             trade_of = {t.mint: t for t in creator_trades}
@@ -292,6 +324,12 @@ class Orchestrator:
         self._count("sniper_opportunities", len(pushed))
         if pushed:
             await self._dispatch_now(now)
+        if len(pushed) < len(launches):     # counted after the dispatch: off the path to the send
+            stale = stages.stale_launches(self.sniper, launches, chain_slot)
+            if stale:
+                self._count("stale_launch", stale)
+                log.info("orchestrator: %d launch(es) learned more than %d slots late (chain slot %d): not sniped",
+                         stale, self.cfg.scoring.sniper_max_age_slots, chain_slot)
         return len(pushed)
 
     def on_opportunities(self, opps: list[Opportunity], now: float | None = None) -> int:
@@ -374,7 +412,7 @@ class Orchestrator:
         return {"entries_enabled": self.entries_enabled, "paused": self.paused, "in_flight": self.in_flight,
                 "loop_period_ms_p50": pct(recent, 0.5), "loop_period_ms_p99": pct(recent, 0.99),
                 "tick_ms_p99": pct(ticks, 0.99), "queue": self.queue.stats(),
-                "counts": dict(self.counts), "rejections": dict(self.rejections),
+                "counts": dict(self.counts), "rejections": dict(self.rejections), "chain_slot": self.chain_slot,
                 "strategy_bonus": self.weights.bonuses()}
 
     def late_loop_ticks(self) -> list[tuple[float, float]]:

@@ -166,6 +166,9 @@ class ScoringConfig(_Section):
     sniper_ttl_s: float = Field(5.0, gt=0)
     sniper_score: float = Field(0.5, ge=0, le=1)          # prior score of an unscored fresh launch
     sniper_expected_profit: float = 0.10                  # prior expected return of a sniped launch (backtest it)
+    # A launch is only a launch for a few slots: one learned later than this many slots after its own slot (a
+    # backfill after a reconnect or a restart) is not sniped (counted stale_launch; momentum may still trade it).
+    sniper_max_age_slots: int = Field(10, ge=0, le=10_000)
     # Momentum score -> probability that an entry reaches the first take-profit before the stop-loss
     # (p = scale * score * (1 - rug probability)); a calibration knob: fit it from backtests.
     win_probability_scale: float = Field(0.4, gt=0, le=1)

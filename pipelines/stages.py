@@ -116,15 +116,21 @@ def momentum_capital(cfg: Config) -> int:
 
 
 def on_launches(queue: DecisionQueue, sniper: Sniper, launches: list[Launch], now: float,
-                size: int) -> list[Opportunity]:
+                size: int, chain_slot: int = 0) -> list[Opportunity]:
     """Orchestrator.on_launches (when the sniper strategy is on): each launch's opportunity pushed now; returns
-    the ones the queue took."""
+    the ones the queue took. `chain_slot`: the chain's current slot as the host knows it (sniper.current_slot);
+    a launch older than the sniper's window at that slot (learned late, from a backfill) is not sniped."""
     pushed = []
     for launch in launches:
-        opp = sniper.on_launch(launch, now, size)
+        opp = sniper.on_launch(launch, now, size, chain_slot=chain_slot)
         if opp is not None and queue.push_opportunity(opp, now):
             pushed.append(opp)
     return pushed
+
+
+def stale_launches(sniper: Sniper, launches: list[Launch], chain_slot: int) -> int:
+    """How many of these launches on_launches leaves alone as stale (the hosts count them: stale_launch)."""
+    return sum(1 for launch in launches if isinstance(launch, Launch) and sniper.stale(launch, chain_slot))
 
 
 def momentum_opportunities(model: MomentumModel, features: list[TokenFeatures], cfg: Config, now: float,

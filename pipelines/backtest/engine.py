@@ -58,7 +58,7 @@ from pipelines.orders import transition
 from pipelines.positions import PositionBook, PositionError
 from pipelines.risk import RiskBook
 from pipelines.scoring.momentum import MomentumModel
-from pipelines.scoring.sniper import Sniper
+from pipelines.scoring.sniper import Sniper, current_slot as snipe_slot
 from pipelines.strategy_weights import StrategyWeights
 
 from .latency import DEFAULT_SLOT_MS, SlotClock
@@ -243,7 +243,13 @@ class BacktestEngine:
         by_shard, launches, lifecycle = S.route(batch, self.n_shards, self.launch_mints)
         queue = self.queue
         if launches and self.sniper_on:
-            if S.on_launches(queue, self.sniper, launches, now, self._sniper_size):
+            # the delivery's slot is the chain's now: a launch delivered more than the sniper's window after its
+            # own slot (detection latency) is stale, as the Orchestrator judges it (Orchestrator.on_launches)
+            chain_slot = snipe_slot(int(slot), launches)
+            stale = S.stale_launches(self.sniper, launches, chain_slot)
+            if stale:
+                self._count("stale_launch", stale)
+            if S.on_launches(queue, self.sniper, launches, now, self._sniper_size, chain_slot):
                 self._count("sniper_opportunities")
                 self._tick(slot, now)
         if lifecycle:
@@ -430,8 +436,8 @@ class BacktestEngine:
             self._sample(now)
 
     # --- results ---------------------------------------------------------------------------------------------
-    def _count(self, key: str) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
+    def _count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
 
     def _result(self) -> BacktestResult:
         start = self.clock.t0 if self.clock else 0.0

@@ -13,6 +13,11 @@ trusted launchpad passes without a read; a read, when given, always wins.
 
 The Opportunity carries the configured prior (ScoringConfig.sniper_score / sniper_expected_profit, risk
 1 - sniper_score) and a short life (sniper_ttl_s): a launch is only a launch for a few slots.
+
+Age: the window is measured from the launch's OWN slot, not from when it reached us. A launch learned late (the
+backfill of a gap after a reconnect or a restart) is `stale` when the chain's current slot (the host's best
+knowledge: `chain_slot`, see `current_slot`) is more than ScoringConfig.sniper_max_age_slots past it, and is
+not sniped: its curve has long moved on.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from pipelines.config import AnalysisConfig, ScoringConfig
 from pipelines.messages import Opportunity, SafetyVerdict, stable_id
 
 STRATEGY = "sniper"
+MAX_SLOT = 1 << 62     # a slot at or above this is garbage, never the chain's
 
 
 class Sniper:
@@ -54,8 +60,22 @@ class Sniper:
         reasons.extend(check_metadata(launch.name, launch.symbol, launch.uri).problems)
         return SafetyVerdict(not reasons, tuple(reasons))
 
-    def on_launch(self, launch: Launch, now: float, capital_lamports: int, mint_info=None) -> Opportunity | None:
+    def stale(self, launch: Launch, chain_slot: int) -> bool:
+        """Whether the launch is older than the sniper's window at `chain_slot` (0: not known, nothing is stale).
+        A launch without a usable slot cannot be aged: stale once the chain slot is known."""
+        if chain_slot <= 0:
+            return False
+        slot = launch.slot
+        if type(slot) is not int or not 0 < slot < MAX_SLOT:
+            return True
+        return chain_slot - slot > self.scoring.sniper_max_age_slots
+
+    def on_launch(self, launch: Launch, now: float, capital_lamports: int, mint_info=None,
+                  chain_slot: int = 0) -> Opportunity | None:
+        """The launch's opportunity, or None (unsafe, stale at `chain_slot`, no capital)."""
         if capital_lamports <= 0 or not math.isfinite(now) or not isinstance(launch, Launch):
+            return None
+        if self.stale(launch, chain_slot):
             return None
         if not self.check(launch, mint_info).safe:
             return None
@@ -67,6 +87,18 @@ class Sniper:
             capital_lamports=int(capital_lamports), created_at=now, expires_at=now + s.sniper_ttl_s,
             venue=launch.venue, price=v_sol / v_tok if v_sol > 0 and v_tok > 0 else 0.0, reason="sniper:launch",
         )
+
+
+def current_slot(known: int, launches) -> int:
+    """The chain's current slot as a host knows it: the highest of `known` (e.g. a recent getSlot) and the slots of
+    the launches at hand (hostile slots ignored). A backfill batch thus ages its older launches against its newest
+    even before any getSlot has answered."""
+    best = known if type(known) is int and known > 0 else 0
+    for launch in launches:
+        slot = getattr(launch, "slot", 0)
+        if type(slot) is int and best < slot < MAX_SLOT:
+            best = slot
+    return best
 
 
 def snipe(launch: Launch, now: float, capital_lamports: int, scoring: ScoringConfig | None = None,

@@ -46,7 +46,7 @@ async def _orchestrator(tmp_path, risk: StandInRisk):
         "ray": {"namespace": f"lr-orch-{uuid.uuid4().hex[:8]}"}, "logging": {"dir": str(tmp_path / "logs")},
         "telemetry": {"trace_file": ""}, "api": {"enabled": False}, "orchestrator": {"strategies": ["sniper"]}})
     orch = Orchestrator.__ray_metadata__.modified_class(cfg)          # the class Ray would host
-    for task in (orch._loop, orch._capital, orch._warm):                # no ticks, no peers: the test drives it
+    for task in (orch._loop, orch._capital, orch._warm, orch._slot):    # no ticks, no peers: the test drives it
         task.cancel()
     orch.peers._handles[names.RISK] = risk
     return orch
