@@ -95,9 +95,58 @@ def add_admin_routes(app: web.Application, sn: "Simnet") -> None:
                       "notificationsDelivered": sn.pubsub.delivered, "faults": sn.faults.snapshot(),
                       "urls": {"http": sn.http_url, "ws": sn.ws_url, "jupiter": sn.jupiter_url, "jito": sn.jito_url}})
 
+    async def wallet(request: web.Request) -> web.Response:
+        address = request.query.get("address", "")
+        try:
+            from solders.pubkey import Pubkey
+            Pubkey.from_string(address)
+        except (ValueError, TypeError):
+            return _bad("address must be a base58 public key")
+        return _json(wallet_truth(sn.bank, address))
+
+    app.router.add_get("/admin/wallet", wallet)
     app.router.add_get("/admin/faults", get_faults)
     app.router.add_post("/admin/faults", post_faults)
     app.router.add_get("/admin/ground_truth", ground_truth)
     app.router.add_post("/admin/airdrop", airdrop)
     app.router.add_post("/admin/advance_slot", advance_slot)
     app.router.add_get("/admin/status", status)
+
+
+def wallet_truth(bank, address: str) -> dict:
+    """What the chain knows of one wallet: balances, and every stored transaction that touched it, with the
+    wallet's own lamport and token changes (the drill compares them with launchray's ledger)."""
+    from pipelines.chain.mint import decode_token_account
+    tokens: dict[str, int] = {}
+    for _, acct in bank.token_accounts_by_owner(address):
+        ta = decode_token_account(bytes(acct.data), str(acct.owner))
+        tokens[str(ta.mint)] = tokens.get(str(ta.mint), 0) + ta.amount
+    txs, before = [], None
+    while True:
+        page = bank.signatures_for_address(address, before=before, limit=1000)
+        for info in page:
+            stored = bank.get_transaction(info.signature)
+            if stored is not None:
+                txs.append(_wallet_tx(stored, address))
+        if len(page) < 1000:
+            break
+        before = page[-1].signature
+    return {"address": address, "slot": bank.slot, "lamports": bank.get_balance(address), "tokens": tokens,
+            "transactions": txs}
+
+
+def _wallet_tx(stored, address: str) -> dict:
+    r = stored.result
+    keys = stored.account_keys
+    i = keys.index(address) if address in keys else -1
+    delta = r.post_balances[i] - r.pre_balances[i] if 0 <= i < len(r.post_balances) else 0
+    token_deltas: dict[str, int] = {}
+    for sign, balances in ((-1, r.pre_token_balances), (1, r.post_token_balances)):
+        for tb in balances:
+            if tb.owner == address:
+                token_deltas[tb.mint] = token_deltas.get(tb.mint, 0) + sign * tb.amount
+    msg = stored.transaction.message
+    n_signers = msg.header.num_required_signatures
+    return {"signature": stored.signature, "slot": stored.slot, "err": r.err,
+            "signer": address in [str(k) for k in list(msg.account_keys)[:n_signers]],
+            "lamports_delta": delta, "token_deltas": {m: d for m, d in token_deltas.items() if d}}

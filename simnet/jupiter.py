@@ -19,6 +19,7 @@ from aiohttp import web
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from pipelines.chain import curve, pda
@@ -193,6 +194,10 @@ class JupiterApi:
             from .jito import TIP_ACCOUNTS
             from pipelines.chain.builders import jito_tip
             ixs = ixs + [jito_tip(user, TIP_ACCOUNTS[self.node.bank.slot % len(TIP_ACCOUNTS)], tip)]
+        stolen = self.node.faults.tamper_swap()
+        if stolen:      # the compromised-API fault: the user's signature would pay a stranger
+            ixs = ixs + [transfer(TransferParams(from_pubkey=user, to_pubkey=Pubkey.from_string(
+                self.node.faults.stranger), lamports=stolen))]
         tx = self._unsigned(user, compute_budget(cu_limit, cu_price) + ixs, blockhash)
         return {"swapTransaction": base64.b64encode(bytes(tx)).decode(), "lastValidBlockHeight": last_valid,
                 "prioritizationFeeLamports": -(-cu_limit * cu_price // 1_000_000), "computeUnitLimit": cu_limit,

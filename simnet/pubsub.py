@@ -4,7 +4,7 @@ Delivery is built for throughput: a notification's result is serialized once and
 spliced in per subscriber; frames queue per connection and go out in one transport write per loop turn (the
 frames are written by hand: unmasked text frames, no compression, as a server sends them). A subscription's
 commitment is honoured: processed at once, confirmed one slot later, finalized 32 slots later (ledger_store's
-depths). Faults (dropped/delayed notifications, disconnects) apply here.
+depths). Faults (dropped/delayed/malformed notifications, disconnects) apply here.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from .faults import Faults
+from .hostile import variant as hostile_variant
 from .pubsub_subs import Registry, Subscription, SubscribeError, parse_request
 from .render import mint_decimals_from, ui_account
 
@@ -45,12 +46,12 @@ class Connection:
     def __init__(self, server: "PubsubServer", transport) -> None:
         self.server = server
         self.transport = transport
-        self.out: list[str] = []
+        self.out: list[str | bytes] = []      # str: a text frame's payload; bytes: a whole raw frame
         self.scheduled = False
         self.closed = False
         self.subs: set[int] = set()
 
-    def push(self, text: str) -> None:
+    def push(self, text: str | bytes) -> None:
         if self.closed:
             return
         self.out.append(text)
@@ -70,7 +71,7 @@ class Connection:
         if t is None or t.is_closing():
             self.abort()
             return
-        t.write(b"".join([ws_frame(s.encode()) for s in out]))
+        t.write(b"".join([ws_frame(s.encode()) if s.__class__ is str else s for s in out]))
         self.server.delivered += len(out)
         if t.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             log.warning("pubsub client fell %d bytes behind: disconnecting", t.get_write_buffer_size())
@@ -277,10 +278,12 @@ class PubsubServer:
         faults = self.faults
         delay = faults.notification_delay_s()
         dropping = faults.settings.drop_notifications > 0
+        malforming = faults.settings.malformed_notifications > 0
         for sub in subs:
             if dropping and faults.drop_notification():
                 continue
-            text = head + str(sub.id) + "}}"
+            kind = faults.malformed_kind(sub.id) if malforming else None
+            text = head + str(sub.id) + "}}" if kind is None else hostile_variant(kind, method, result_json, sub.id)
             if delay:
                 faults.note_delayed(1)
                 self.loop.call_later(delay, sub.conn.push, text)

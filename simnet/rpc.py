@@ -240,6 +240,8 @@ class RpcNode:
     faults: Faults
     history: Any = None                    # simnet.history.AccountHistory
     on_sent: list = field(default_factory=list)   # callbacks(signature str) when a tx is accepted
+    held: Any = None                       # simnet.send_faults.HeldTransactions (land_delay_slots)
+    slot_times: Any = None                 # simnet.send_faults.SlotTimes (null_transaction_after_confirm_s)
 
     def context(self, slot: int | None = None) -> dict:
         return {"slot": self.bank.slot if slot is None else slot, "apiVersion": API_VERSION}

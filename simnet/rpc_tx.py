@@ -97,6 +97,11 @@ def preflight_failure(result) -> RpcError:
                     simulation_value(result))
 
 
+def _holding(node: RpcNode) -> bool:
+    s = node.faults.settings
+    return bool(s.land_delay_slots or s.drop_transactions)
+
+
 def methods(node: RpcNode) -> dict:
     bank = node.bank
 
@@ -137,7 +142,21 @@ def methods(node: RpcNode) -> dict:
         commitment({"commitment": cfg.get("preflightCommitment")} if cfg.get("preflightCommitment") else {})
         check_min_context_slot(cfg, bank.slot)
         sig = str(tx.signatures[0])
-        if cfg.get("skipPreflight"):
+        held = _holding(node)
+        fate = None
+        if held:
+            # the transaction may land later or never: its preflight still answers now, as a provider's does
+            if not cfg.get("skipPreflight"):
+                result = bank.simulate_transaction(tx, sig_verify=True)
+                if result.err == "SignatureFailure":
+                    raise RpcError(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+                if result.err is not None:
+                    raise preflight_failure(result)
+            fate = node.faults.transaction_fate(sig)
+        if fate is not None:
+            if fate > 0 and node.held is not None:
+                node.held.hold(sig, tx, bank.slot + fate)
+        elif held or cfg.get("skipPreflight"):
             bank.process_transaction(tx, sig_verify=True)
         else:
             # Preflight and execution in one pass: a one-transaction bundle commits only if it succeeds, which
@@ -210,6 +229,10 @@ def methods(node: RpcNode) -> dict:
         st = bank.signature_status(str(sig))
         if st is None or DEPTH[st.confirmation_status] < DEPTH[level]:
             return None                      # not yet at the asked commitment: null, like Agave
+        if node.faults.settings.null_transaction_after_confirm_s and node.slot_times is not None:
+            confirmed_at = node.slot_times.opened_at(stored.slot + CONFIRMED_DEPTH)
+            if node.faults.hide_transaction(confirmed_at, node.slot_times.clock()):
+                return None                  # a lagging index: confirmed, yet not served
         return render_transaction(stored, enc, max_version)
 
     def get_signature_statuses(params: list):

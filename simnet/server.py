@@ -9,11 +9,12 @@ solana-test-validator does), the Jupiter and Jito APIs and the admin endpoints, 
 
 HTTP routes: POST / (JSON-RPC), GET /health, GET <jupiter>/quote, POST <jupiter>/swap,
 POST <jito>/api/v1/bundles, POST <jito>/api/v1/transactions, GET|POST /admin/faults, GET /admin/ground_truth,
-POST /admin/airdrop, POST /admin/advance_slot, GET /admin/status.
+POST /admin/airdrop, POST /admin/advance_slot, GET /admin/status, GET /admin/wallet?address=.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import threading
@@ -30,6 +31,7 @@ from .history import AccountHistory
 from .jito import JitoEngine
 from .pubsub import PubsubServer
 from .rpc import Dispatcher, RpcNode, build_methods
+from .send_faults import HeldTransactions, SlotTimes
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class Simnet:
         # the stale-reads fault needs it.
         self.account_history = account_history
         self._history_attached = False
-        self.node = RpcNode(bank, self.faults, self.history)
+        self.node = RpcNode(bank, self.faults, self.history, held=HeldTransactions(bank), slot_times=SlotTimes())
         self.methods = build_methods(self.node)
         self.rpc = Dispatcher(self.methods)
         self.pubsub = PubsubServer(bank, self.faults)
@@ -141,6 +143,8 @@ class Simnet:
         loop = asyncio.get_running_loop()
         self.pubsub.bind_loop(loop)
         self.bank.add_listener(self.pubsub)
+        self.bank.add_listener(self.node.held)
+        self.bank.add_listener(self.node.slot_times)
         self.faults.on_change(self._track_history)
         http_sock, ws_sock = _bind_pair(self.host, self.cfg.port)
         self.http_port = http_sock.getsockname()[1]
@@ -178,7 +182,8 @@ class Simnet:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
-        self.bank.remove_listener(self.pubsub)
+        for listener in (self.pubsub, self.node.held, self.node.slot_times):
+            self.bank.remove_listener(listener)
         if self._history_attached:
             self.bank.remove_listener(self.history)
             self._history_attached = False
@@ -199,19 +204,23 @@ class Simnet:
         app.router.add_post(JITO_PREFIX + "/api/v1/transactions",
                             self._rpc_handler(self.jito.transactions_dispatcher))
         if self.jupiter is not None:
-            app.router.add_get(JUPITER_PREFIX + "/quote", self._faulted(self.jupiter.handle_quote))
-            app.router.add_post(JUPITER_PREFIX + "/swap", self._faulted(self.jupiter.handle_swap))
+            app.router.add_get(JUPITER_PREFIX + "/quote", self._faulted(self.jupiter.handle_quote, "jupiter/quote"))
+            app.router.add_post(JUPITER_PREFIX + "/swap", self._faulted(self.jupiter.handle_swap, "jupiter/swap"))
         add_admin_routes(app, self)
         return app
 
-    async def _fault_gate(self) -> web.Response | None:
+    async def _fault_gate(self, methods: frozenset[str] = frozenset()) -> web.Response | None:
+        """Apply the HTTP faults to one request calling `methods`; a response when it must fail."""
         faults = self.faults
         if not faults.active:
             return None
         delay = faults.latency_s()
         if delay:
             await asyncio.sleep(delay)
-        status = faults.http_status()
+        hang = faults.timeout_hang_s(methods)
+        if hang:
+            await asyncio.sleep(hang)
+        status = faults.http_status(methods)
         if status == 429:
             return web.json_response({"jsonrpc": "2.0", "error": {"code": 429, "message": "Too many requests"},
                                       "id": None}, status=429)
@@ -221,16 +230,18 @@ class Simnet:
 
     def _rpc_handler(self, dispatcher: Dispatcher):
         async def handle(request: web.Request) -> web.StreamResponse:
-            failed = await self._fault_gate()
-            if failed is not None:
-                return failed
-            out = dispatcher.handle(await request.read())
+            body = await request.read()
+            if self.faults.active:
+                failed = await self._fault_gate(rpc_methods(body) if self.faults.needs_method else frozenset())
+                if failed is not None:
+                    return failed
+            out = dispatcher.handle(body)
             return web.Response(body=b"" if out is None else out.encode(), content_type=_JSON)
         return handle
 
-    def _faulted(self, handler):
+    def _faulted(self, handler, name: str):
         async def handle(request: web.Request) -> web.StreamResponse:
-            failed = await self._fault_gate()
+            failed = await self._fault_gate(frozenset((name,)))
             return failed if failed is not None else await handler(request)
         return handle
 
@@ -239,6 +250,16 @@ class Simnet:
 
     async def _method_not_allowed(self, request: web.Request) -> web.Response:
         return web.Response(status=405, text="Used HTTP Method is not allowed. POST or OPTIONS is required")
+
+
+def rpc_methods(body: bytes) -> frozenset[str]:
+    """The JSON-RPC method names a request body calls (empty when it is not JSON-RPC)."""
+    try:
+        req = json.loads(body)
+    except (ValueError, RecursionError):
+        return frozenset()
+    items = req if isinstance(req, list) else [req]
+    return frozenset(r["method"] for r in items if isinstance(r, dict) and isinstance(r.get("method"), str))
 
 
 def _make_jupiter(sn: Simnet):
