@@ -14,14 +14,17 @@ way through the system when it returns.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections import Counter
 
 import ray
 
 from actors import names, observe
 from actors.clock import ActorClock
-from actors.metrics import count_events, count_trade_columns, tally
+from actors.metrics import count_events, count_trade_columns, metrics, tally
+from actors.supervised import supervise
 from pipelines import stages
 from actors.logs_stream import LogsStream, is_truncated
 from pipelines.chain.decode import decode_logs
@@ -30,6 +33,8 @@ from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe
 from pipelines.rpc.policy import Backoff
+from pipelines.stream_health import StaleWatch, StreamHealth, StreamState, grace_for
+from pipelines.stream_input import Reject, is_slot, read_notification, signature_entries
 from pipelines.chain.events import Trade
 from pipelines.wire import EventBatch, events_of, join_batches
 
@@ -50,7 +55,8 @@ class IngestCore:
         self.gaps = GapTracker()
         self.launch_mints: set[str] = set()
         self.stats = {"notifications": 0, "duplicates": 0, "failed_tx": 0, "events": 0, "decode_errors": 0,
-                      "launches": 0, "truncated": 0, "backfilled": 0, "reconnects": 0}
+                      "launches": 0, "truncated": 0, "backfilled": 0, "reconnects": 0, "rejected": 0}
+        self._decode_bug_logged = False
 
     def accept(self, program: str, signature: str, slot: int, err) -> bool:
         """Should this notification be decoded? (first sighting of a successful transaction)"""
@@ -65,18 +71,26 @@ class IngestCore:
         return True
 
     def decode_batch(self, items: list[tuple[str, int, list[str]]]) -> tuple[list, list[str]]:
-        """Decode (signature, slot, logs); returns events and signatures whose logs were truncated."""
+        """Decode (signature, slot, logs); returns events and signatures whose logs were truncated. An item that
+        fails to decode, whatever it holds, is counted and skipped: the rest of the batch goes on."""
         events, truncated = [], []
         errors_before = self.stats["decode_errors"]
-        for sig, slot, logs in items:
-            if is_truncated(logs):
-                truncated.append(sig)
-                self.stats["truncated"] += 1
-                continue
+        for item in items:
             try:
+                sig, slot, logs = item
+                if is_truncated(logs):
+                    truncated.append(sig)
+                    self.stats["truncated"] += 1
+                    continue
                 events.extend(decode_logs(sig, slot, logs, None))
             except DecodeError:
                 self.stats["decode_errors"] += 1
+            except Exception as exc:    # noqa: BLE001 - hostile logs can trip more than DecodeError
+                self.stats["decode_errors"] += 1
+                if not self._decode_bug_logged:
+                    self._decode_bug_logged = True
+                    log.warning("ingest: notification failed to decode: %s (counted as source=logs; later "
+                                "ones are counted, not logged)", type(exc).__name__)
         tally().count("decode_errors", self.stats["decode_errors"] - errors_before, source="logs")   # per batch
         return events, truncated
 
@@ -134,19 +148,29 @@ class Ingest:
         self.stream = LogsStream(
             self.core, self.ws_urls, self.programs, commitment=cfg.chain.commitment, timeout_s=cfg.rpc.timeout_s,
             backoff=Backoff(cfg.rpc.backoff_base_s, cfg.rpc.backoff_max_s), rpc=PoolRpc(self.peers),
-            on_logs=self._enqueue, on_events=self._on_fetched,
-            on_decode_error=lambda source: tally().count("decode_errors", 1, source=source))
+            on_logs=self._enqueue, on_events=self._on_fetched)
         self.last_event_ts = 0.0
+        self.stale_watch = StaleWatch(cfg.chain.stale_after_slots, grace_for(cfg.chain.commitment))
+        self.health: StreamHealth | None = None     # the last probe's verdict (None: not probed yet)
+        self.restarts: Counter = Counter()         # supervised tasks restarted, by name (status)
         loop = asyncio.get_event_loop()
         self.recorder = self._open_recorder()
-        self._tasks = [loop.create_task(self.stream.run())] if self.ws_urls else []
+        # Every long-running loop is supervised (actors/supervised.py): one that ends or raises is logged,
+        # counted (launchray_task_restarts{task}) and started again; none dies silently.
+        running = lambda: self._running    # noqa: E731
+        watched = lambda name, factory: supervise(name, factory, running=running, restarts=self.restarts)  # noqa
+        self._tasks = []
+        if self.ws_urls:
+            self._tasks += [watched("ingest.stream", self.stream.run),
+                            watched("ingest.stream_health", self._health_loop)]
         if not self.clock.replay:      # a replay has no notifications to decode and no cursors to keep
-            self._flush_task = loop.create_task(self._flusher())
-            self._tasks += [self._flush_task, loop.create_task(self._checkpoint_loop()),
+            self._flush_task = watched("ingest.flusher", self._flusher)
+            self._tasks += [self._flush_task, watched("ingest.checkpoint", self._checkpoint_loop),
                             loop.create_task(self.peers.warm(names.ORCHESTRATOR, names.LEDGER))]
         if self.recorder is not None:
-            self._tasks.append(loop.create_task(self._record_loop()))
-        self._tasks += [loop.create_task(self._shard_sender(i)) for i in range(n_shards)]
+            self._tasks.append(watched("ingest.record", self._record_loop))
+        self._tasks += [watched(f"ingest.shard_sender_{i}", functools.partial(self._shard_sender, i))
+                        for i in range(n_shards)]
 
     # --- recording (run --record DIR) --------------------------------------------------------------------------
     def _open_recorder(self):
@@ -259,6 +283,8 @@ class Ingest:
         """Shard i's events, in order, in batches of what has accumulated (whole chunks, up to MAX_SHARD_BATCH
         events unless one chunk is bigger), with at most MAX_INFLIGHT_PER_SHARD calls outstanding: a slow shard
         gets bigger batches, nothing is dropped."""
+        if self._pending[i]:            # restarted by its supervisor: what waits is sent first
+            self._wake[i].set()
         while True:
             await self._wake[i].wait()
             self._wake[i].clear()
@@ -275,6 +301,67 @@ class Ingest:
                 batch, self._pending[i] = pending[:take], pending[take:]
                 futs.append(asyncio.ensure_future(self.shards[i].ingest.remote(join_batches(batch))))
                 self._inflight[i] = futs
+
+    # --- stream health (pipelines/stream_health.py) --------------------------------------------------------------
+    async def _health_loop(self) -> None:
+        """Every chain.stale_probe_s: the chain's slot and each watched program's newest signature, through the
+        RpcPool; StaleWatch decides live / stale / disconnected and when a silent stream gets a new connection."""
+        period = self.cfg.chain.stale_probe_s
+        while self._running:
+            await asyncio.sleep(period)
+            await self.probe_stream()
+
+    async def probe_stream(self) -> dict:
+        """One health probe (the loop's step; callable on its own). Returns the status' "stream" entry."""
+        chain_slot, activity = await self._read_chain_activity()
+        health = self.stale_watch.observe(connected=self.stream.connected, connection=self.stream.connections,
+                                          delivered=self.stream.delivered(), chain_slot=chain_slot,
+                                          activity=activity)
+        if health.state is StreamState.STALE and (self.health is None or self.health.state is not StreamState.STALE):
+            log.error("ingest: log stream stale: the chain has transactions of a watched program it did not "
+                      "deliver (%d slots behind, chain slot %d)", health.slots_behind, health.chain_slot)
+        self.health = health
+        metrics().stream_stale.set(1.0 if health.state is StreamState.STALE else 0.0)
+        if health.reconnect:
+            log.warning("ingest: giving the stale log stream a new connection")
+            await self.stream.force_disconnect()
+        return health.as_status()
+
+    async def _read_chain_activity(self) -> tuple[int | None, dict[str, int | None]]:
+        pool = self.peers(names.RPC_POOL)
+        try:
+            chain_slot = await pool.get_slot.remote()
+        except Exception as exc:          # no verdict without the chain's slot; the RpcPool has its own health
+            log.debug("ingest: stream health: getSlot failed: %s", type(exc).__name__)
+            return None, {}
+        if not is_slot(chain_slot):
+            tally().count("decode_errors", 1, source="rpc_slot")
+            return None, {}
+        activity: dict[str, int | None] = {}
+        for program in self.programs:
+            try:
+                entries, bad = signature_entries(
+                    await pool.get_signatures_for_address.remote(program, None, None, 1))
+            except Exception as exc:
+                log.debug("ingest: stream health: %s: %s", program[:8], type(exc).__name__)
+                continue
+            if bad:
+                tally().count("decode_errors", bad, source="rpc_signatures")
+            activity[program] = max((e["slot"] for e in entries), default=None)
+        return chain_slot, activity
+
+    def stream_status(self) -> dict:
+        """{"state": "live"|"stale"|"disconnected", "slots_behind", "last_notification_slot", "chain_slot"}. A
+        replay has no stream to go stale: its feed is the stream, live while it runs."""
+        if not self.ws_urls:
+            return StreamHealth(StreamState.LIVE, 0, 0, 0).as_status()
+        h = self.health
+        if self.connected and h is not None and h.state is not StreamState.DISCONNECTED:
+            return h.as_status()
+        last = max(self.stream.delivered().values(), default=0)
+        chain = h.chain_slot if h is not None else 0
+        state = StreamState.LIVE if self.connected else StreamState.DISCONNECTED
+        return StreamHealth(state, max(0, chain - last) if chain else 0, last, chain).as_status()
 
     # --- replay mode -------------------------------------------------------------------------------------------
     async def replay_batch(self, events: list, now: float, flush_idle_shards: bool = False) -> int:
@@ -312,13 +399,16 @@ class Ingest:
         return len(events)
 
     async def ingest_notifications(self, notifications: list[dict]) -> int:
-        """Feed raw logsNotification dicts (recorded streams, benchmarks)."""
+        """Feed raw logsNotification dicts (recorded streams, benchmarks); each is checked as the stream checks
+        one (pipelines/stream_input.py), a bad one counted and skipped."""
         accepted = []
-        for n in notifications:
-            r = n["params"]["result"]
-            v = r["value"]
-            if self.core.accept("", v["signature"], r["context"]["slot"], v.get("err")):
-                accepted.append((v["signature"], r["context"]["slot"], v.get("logs") or []))
+        for n in notifications if isinstance(notifications, list) else ():
+            note = read_notification(n, None)
+            if isinstance(note, Reject):
+                self.core.stats["rejected"] += 1
+                tally().count("decode_errors", 1, source=note.value)
+            elif self.core.accept(note.program, note.signature, note.slot, note.err):
+                accepted.append((note.signature, note.slot, note.logs))
         events, truncated = self.core.decode_batch(accepted)
         await self._dispatch(events)
         return len(events)
@@ -367,6 +457,8 @@ class Ingest:
                 "queue": len(self._queue),
                 "shard_backlog": sum(len(c) for chunks in self._pending.values() for c in chunks),
                 "launches_seen": len(self.core.launch_mints), **self.core.stats,
+                "stream": self.stream_status(), "rejects": dict(self.stream.rejects),
+                "task_restarts": dict(self.restarts),
                 "last_event_ts": self.last_event_ts,
                 "recorded": dict(self.recorder.stats) if self.recorder is not None else None,
                 "cursors": {p[:8]: c.last_slot for p, c in self.core.gaps.cursors.items()}}

@@ -23,14 +23,18 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from typing import Awaitable, Callable, Protocol
 
 import aiohttp
 
+from actors.metrics import tally
 from pipelines.chain.decode import decode_transaction
 from pipelines.chain.errors import DecodeError
 from pipelines.ingest import backfill_order
 from pipelines.rpc.policy import Backoff
+from pipelines.stream_input import (MAX_FRAME_BYTES, LogsNote, Reject, parse_frame, read_notification,
+                                    read_subscribe_reply, signature_entries, transaction_result)
 
 log = logging.getLogger("launchray.logs_stream")
 
@@ -38,6 +42,7 @@ TRUNCATED = "Log truncated"
 TRUNCATED_RETRIES = 8
 MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
 BACKFILL_ATTEMPTS = 12    # per gap, with backoff: minutes of RPC trouble
+MAX_EARLY = 50_000        # notifications held while subscribing; a subscribe that never completes is cut
 
 
 class ChainRpc(Protocol):
@@ -47,20 +52,27 @@ class ChainRpc(Protocol):
 
 
 def is_truncated(logs: list[str]) -> bool:
-    return any(TRUNCATED in line for line in logs[-3:])
+    return any(type(line) is str and TRUNCATED in line for line in logs[-3:])
+
+
+def count_decode_error(source: str) -> None:
+    tally().count("decode_errors", 1, source=source)
 
 
 class LogsStream:
     def __init__(self, core, ws_urls: list[str], programs: list[str], *, commitment: str, timeout_s: float,
                  backoff: Backoff, rpc: ChainRpc, on_logs: Callable[[str, int, list, float], None],
                  on_events: Callable[[list, float], Awaitable[None]],
-                 on_decode_error: Callable[[str], None] = lambda source: None) -> None:
+                 on_decode_error: Callable[[str], None] = count_decode_error) -> None:
         self.core, self.ws_urls, self.programs = core, list(ws_urls), list(programs)
         self.commitment, self.timeout_s, self.backoff, self.rpc = commitment, timeout_s, backoff, rpc
         self.on_logs, self.on_events, self.on_decode_error = on_logs, on_events, on_decode_error
         self.running = True
         self.connected = False
         self.subscribed = asyncio.Event()      # set at the first successful subscription
+        self.connections = 0                   # successful subscriptions so far (a new one: a new connection)
+        self.rejects: Counter[str] = Counter()  # inputs skipped, by Reject label (also in launchray_decode_errors)
+        self._logged: set[str] = set()         # reject kinds already logged (each is logged once, then counted)
         self._ws = None
         self._rng = random.Random()
         self._tasks: set[asyncio.Task] = set()
@@ -74,13 +86,16 @@ class LogsStream:
             while self.running:
                 url = next(urls)
                 try:
-                    async with session.ws_connect(url, heartbeat=20, max_msg_size=0) as ws:
+                    # max_msg_size: a frame over the bound closes the socket (counted ws_size, then a reconnect
+                    # whose backfill covers the gap) instead of growing memory without limit
+                    async with session.ws_connect(url, heartbeat=20, max_msg_size=MAX_FRAME_BYTES) as ws:
                         self._ws = ws
                         # The gap is what lies after the cursors as they stand NOW, before any new
                         # notification moves them: plan first, then subscribe, then fill the gap.
                         plans = [p for p in map(self.core.gaps.reconnected, self.programs) if p is not None]
                         subs, early = await self._subscribe(ws)
                         self.connected, attempt = True, 0
+                        self.connections += 1
                         self.subscribed.set()
                         for data in early:
                             self._on_message(data, subs)
@@ -90,14 +105,35 @@ class LogsStream:
                         await self._receive(ws, subs)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
                     log.warning("websocket %s: %s", url, type(exc).__name__)
-                self.connected = False
-                for p in self.programs:
-                    self.core.gaps.disconnected(p)
+                finally:       # also when something unexpected escapes to the task's supervisor
+                    self.connected = False
+                    for p in self.programs:
+                        self.core.gaps.disconnected(p)
                 if not self.running:
                     break
                 attempt += 1
                 self.core.stats["reconnects"] += 1
                 await asyncio.sleep(self.backoff.delay(attempt, self._rng))
+
+    def delivered(self) -> dict[str, int]:
+        """Per watched program, the newest slot the stream delivered (what stream health weighs)."""
+        cursors = self.core.gaps.cursors
+        return {p: cursors[p].last_slot if p in cursors else 0 for p in self.programs}
+
+    def _reject(self, kind: Reject, n: int = 1) -> None:
+        """Skip an input: counted (launchray_decode_errors{source}), logged once per kind, never raised."""
+        self.rejects[kind.value] += n
+        self.core.stats["rejected"] = self.core.stats.get("rejected", 0) + n
+        for _ in range(n):
+            self.on_decode_error(kind.value)
+        if kind.value not in self._logged:
+            self._logged.add(kind.value)
+            log.warning("stream input skipped: %s (counted in launchray_decode_errors{source=%s}; later ones are "
+                        "counted, not logged)", kind.name.lower(), kind.value)
+
+    def _frame_error(self, msg) -> Reject:
+        code = getattr(msg.data, "code", None)
+        return Reject.SIZE if code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG else Reject.FRAME
 
     async def close(self) -> None:
         self.running = False
@@ -111,7 +147,9 @@ class LogsStream:
             await self._ws.close()
 
     async def _subscribe(self, ws) -> tuple[dict[int, str], list[dict]]:
-        """Subscribe to every program; notifications that arrive meanwhile are kept, not dropped."""
+        """Subscribe to every program; notifications that arrive meanwhile are kept, not dropped. A reply of the
+        wrong shape or a refusal ends this connection (ConnectionError: the run loop reconnects with backoff);
+        the whole exchange has one deadline, so a stream of notifications cannot keep an unanswered one open."""
         early: list[dict] = []
         pending: dict[int, str] = {}
         for i, program in enumerate(self.programs, start=1):
@@ -119,47 +157,74 @@ class LogsStream:
             await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logsSubscribe",
                                           "params": [{"mentions": [program]}, {"commitment": self.commitment}]}))
         subs: dict[int, str] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self.timeout_s
         while pending:
-            msg = await asyncio.wait_for(ws.receive(), timeout=self.timeout_s)
+            msg = await asyncio.wait_for(ws.receive(), timeout=max(0.0, deadline - loop.time()))
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                self._reject(Reject.JSON)
+                continue
+            if msg.type == aiohttp.WSMsgType.ERROR:
+                self._reject(self._frame_error(msg))
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"websocket closed during subscribe ({msg.type})")
-            data = json.loads(msg.data)
-            if data.get("id") in pending:
-                if "error" in data:
-                    raise ConnectionError(f"logsSubscribe refused: {data['error']}")
-                subs[data["result"]] = pending.pop(data["id"])
+            data = parse_frame(msg.data)
+            if isinstance(data, Reject):
+                self._reject(data)
+                continue
+            reply = read_subscribe_reply(data, pending)
+            if isinstance(reply, Reject):
+                self._reject(reply)
+                raise ConnectionError("logsSubscribe reply of the wrong shape")
+            if reply is not None:
+                if reply.subscription is None:
+                    raise ConnectionError("logsSubscribe refused")
+                subs[reply.subscription] = pending.pop(reply.request_id)
             elif data.get("method") == "logsNotification":
+                if len(early) >= MAX_EARLY:
+                    raise ConnectionError("subscribe never completed")
                 early.append(data)
+            else:
+                self._reject(Reject.SHAPE)
         return subs, early
 
     async def _receive(self, ws, subs: dict[int, str]) -> None:
         async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT or not self.running:
+            if not self.running:
                 break
-            try:
-                data = json.loads(msg.data)
-            except ValueError:
-                continue
-            self._on_message(data, subs)
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                data = parse_frame(msg.data)
+                if isinstance(data, Reject):
+                    self._reject(data)
+                else:
+                    self._on_message(data, subs)
+            elif msg.type == aiohttp.WSMsgType.BINARY:      # Solana's pubsub sends text only
+                self._reject(Reject.JSON)
+            elif msg.type == aiohttp.WSMsgType.ERROR:       # aiohttp has closed the socket: reconnect
+                self._reject(self._frame_error(msg))
+                break
+            else:
+                break
 
     def _on_message(self, data, subs: dict[int, str]) -> None:
-        try:
-            params = data["params"]
-            value = params["result"]["value"]
-            slot = params["result"]["context"]["slot"]
-            program = subs.get(params["subscription"], "")
-            sig = value["signature"]
-            logs = value.get("logs") or []
-        except (KeyError, TypeError):
-            return  # not a notification we understand: skip it, keep the connection
-        if not self.core.accept(program, sig, slot, value.get("err")):
+        """One parsed message: checked before the dedupe and the cursors see it (a bad one must not mark a
+        signature seen or move a cursor), then accepted, decoded in a batch or, when its logs were cut off,
+        re-read as a whole transaction."""
+        note = read_notification(data, subs)
+        if isinstance(note, Reject):
+            self._reject(note)
+            return
+        self._accept(note)
+
+    def _accept(self, note: LogsNote) -> None:
+        if not self.core.accept(note.program, note.signature, note.slot, note.err):
             return
         recv = time.time()
-        if is_truncated(logs):
+        if is_truncated(note.logs):
             self.core.stats["truncated"] += 1
-            self._spawn(self.fetch(sig, slot, recv))
+            self._spawn(self.fetch(note.signature, note.slot, recv))
         else:
-            self.on_logs(sig, slot, logs, recv)
+            self.on_logs(note.signature, note.slot, note.logs, recv)
 
     def fetch_later(self, sig: str) -> None:
         """Read a transaction whose logs came cut off (retried in the background, its events to on_events)."""
@@ -177,10 +242,15 @@ class LogsStream:
             try:
                 tx = await self.rpc.transaction(sig)
             except Exception as exc:     # the RPC pool restarting, every endpoint down: retried
-                log.warning("truncated tx %s: %s", sig, exc)
+                log.warning("truncated tx %s: %s", sig, type(exc).__name__)
                 tx = None
+            tx = self._checked_tx(tx)
             if tx is not None:
-                await self._decode_and_emit(tx, sig, slot, recv)
+                try:
+                    await self._decode_and_emit(tx, sig, slot, recv)
+                except Exception as exc:   # a peer failing mid-restart: reported, not a dead background task
+                    log.error("truncated tx %s: events not dispatched: %s", sig, type(exc).__name__)
+                    self.on_decode_error("dispatch")
                 return
             await asyncio.sleep(0.4 * (attempt + 1))
         self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
@@ -192,12 +262,27 @@ class LogsStream:
             self.core.stats["backfilled"] += 1
             await self.fetch(sig, slot, time.time())
 
+    def _checked_tx(self, tx) -> dict | None:
+        """A getTransaction result of the wrong shape counts and reads as 'not available yet' (retried)."""
+        checked = transaction_result(tx)
+        if isinstance(checked, Reject):
+            self._reject(checked)
+            return None
+        return checked
+
     async def _decode_and_emit(self, tx: dict, sig: str, slot: int | None, recv: float) -> None:
         try:
             events = decode_transaction(tx, signature=sig, slot=slot)
         except DecodeError:
             self.core.stats["decode_errors"] += 1
             self.on_decode_error("transaction")
+            return
+        except Exception as exc:   # hostile tx JSON can trip more than DecodeError (TypeError, KeyError, ...)
+            self.core.stats["decode_errors"] += 1
+            self.on_decode_error("transaction")
+            if "transaction_bug" not in self._logged:
+                self._logged.add("transaction_bug")
+                log.warning("tx %s failed to decode: %s (counted as source=transaction)", sig, type(exc).__name__)
             return
         if events:
             await self.on_events(events, recv)
@@ -221,18 +306,25 @@ class LogsStream:
                     continue
                 self.core.stats["backfill_failed"] = self.core.stats.get("backfill_failed", 0) + 1
                 log.error("backfill %s failed %d times: this gap's events are missing (%s)", plan.program,
-                          attempt, exc)
+                          attempt, type(exc).__name__)
             self._plans.pop(0)
             attempt = 0
 
     async def _backfill(self, plan) -> None:
         pages, before = [], None
         while True:
-            page = await self.rpc.signatures(plan.program, plan.until, before, plan.page_limit) or []
+            raw = await self.rpc.signatures(plan.program, plan.until, before, plan.page_limit)
+            try:
+                page, bad = signature_entries(raw)
+            except ValueError:              # not a page at all: the plan is retried (with backoff)
+                self._reject(Reject.SIGNATURES)
+                raise
+            if bad:
+                self._reject(Reject.SIGNATURES, bad)
             pages.append(page)
-            if len(page) < plan.page_limit:
+            if len(raw or ()) < plan.page_limit:
                 break
-            if len(pages) >= MAX_BACKFILL_PAGES:
+            if len(pages) >= MAX_BACKFILL_PAGES or not page:
                 self.core.stats["backfill_truncated"] = self.core.stats.get("backfill_truncated", 0) + 1
                 log.error("backfill of %s stopped after %d pages: older gap not replayed", plan.program, len(pages))
                 break
@@ -241,10 +333,10 @@ class LogsStream:
             sig = entry["signature"]
             if sig in self.core.dedupe:
                 continue
-            tx = await self.rpc.transaction(sig)
+            tx = self._checked_tx(await self.rpc.transaction(sig))
             if tx is None:        # listed but not readable yet: read it like a truncated one (retries, counted)
-                self._spawn(self.fetch_marked(sig, entry.get("slot")))
+                self._spawn(self.fetch_marked(sig, entry["slot"]))
                 continue
             self.core.dedupe.first_time(sig)
             self.core.stats["backfilled"] += 1
-            await self._decode_and_emit(tx, sig, entry.get("slot"), time.time())
+            await self._decode_and_emit(tx, sig, entry["slot"], time.time())

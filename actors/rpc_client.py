@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import json
 import logging
 import time
 from typing import Any
@@ -17,7 +18,7 @@ import aiohttp
 
 from actors.metrics import endpoint_label, tally
 from pipelines.config import RpcConfig
-from pipelines.rpc.policy import Backoff, EndpointSet, Outcome, TtlCache, batches
+from pipelines.rpc.policy import Backoff, EndpointSet, Outcome, RpcReply, TtlCache, batches, retry_after_s, rpc_reply
 
 log = logging.getLogger("launchray.rpc")
 
@@ -34,11 +35,21 @@ class RpcUnavailable(Exception):
     """Every endpoint failed (rate limited, down, timing out) for the whole retry budget."""
 
 
-def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
-    try:
-        return float(resp.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
+class BodyTooLarge(Exception):
+    """A response body over rpc.max_response_bytes: refused before it is read whole."""
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, or BodyTooLarge as soon as it passes `max_bytes` (declared or streamed)."""
+    if resp.content_length is not None and resp.content_length > max_bytes:
+        raise BodyTooLarge(f"{resp.content_length} bytes declared")
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLarge(f"over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class RpcClient:
@@ -94,36 +105,41 @@ class RpcClient:
                 await asyncio.sleep(min(wait, self.cfg.backoff_max_s))
             ep.bucket.try_take(self._clock())
             started = self._clock()
-            outcome, retry_after = Outcome.OK, None
+            outcome, retry_after, reply = Outcome.OK, None, None
             try:
                 session = await self._http()
                 self.calls += 1
                 async with session.post(ep.url, json=body) as resp:
                     if resp.status == 429:
-                        outcome, retry_after, last = Outcome.RATE_LIMITED, _retry_after(resp), f"{ep.url}: HTTP 429"
-                    elif resp.status >= 500:
-                        outcome, last = Outcome.SERVER_ERROR, f"{ep.url}: HTTP {resp.status}"
+                        retry_after = retry_after_s(resp.headers.get("Retry-After"), time.time(),
+                                                    self.cfg.retry_after_max_s)
+                        outcome, last = Outcome.RATE_LIMITED, f"{ep.url}: HTTP 429"
                     elif resp.status != 200:
                         outcome, last = Outcome.SERVER_ERROR, f"{ep.url}: HTTP {resp.status}"
                     else:
-                        payload = await resp.json(content_type=None)
+                        raw = await read_bounded(resp, self.cfg.max_response_bytes)
+                        reply = rpc_reply(json.loads(raw), body["id"])
             except asyncio.TimeoutError:
                 outcome, last = Outcome.TIMEOUT, f"{ep.url}: timed out"
-            except (aiohttp.ClientError, OSError, ValueError) as exc:
+            except BodyTooLarge as exc:
+                outcome, last = Outcome.TOO_LARGE, f"{ep.url}: response body {exc}"
+            except (aiohttp.ClientError, OSError) as exc:
                 outcome, last = Outcome.TRANSPORT, f"{ep.url}: {type(exc).__name__}"
+            except (ValueError, RecursionError) as exc:      # not JSON (UnicodeDecodeError is a ValueError)
+                outcome, last = Outcome.MALFORMED, f"{ep.url}: body is not JSON ({type(exc).__name__})"
             latency_ms = (self._clock() - started) * 1000
-            if outcome is Outcome.OK and isinstance(payload, dict) and "error" in payload:
+            if reply is not None and reply[0] is RpcReply.MALFORMED:
+                outcome, last = Outcome.MALFORMED, f"{ep.url}: malformed response ({reply[1]})"
+            if reply is not None and reply[0] is RpcReply.ERROR:
                 self.endpoints.record(ep, Outcome.RPC_ERROR, latency_ms, self._clock())
                 self._metric(ep.url, method, Outcome.RPC_ERROR, latency_ms)
-                err = payload["error"] or {}
-                raise RpcError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
+                raise RpcError(*reply[1])
             self.endpoints.record(ep, outcome, latency_ms, self._clock(), retry_after)
             self._metric(ep.url, method, outcome, latency_ms)
             if outcome is Outcome.OK:
-                if not isinstance(payload, dict) or "result" not in payload:
-                    last = f"{ep.url}: malformed response"
-                    continue
-                return payload["result"]
+                return reply[1]
+            if outcome in (Outcome.MALFORMED, Outcome.TOO_LARGE):
+                self._tally.count("decode_errors", 1, source=f"rpc_{outcome.value}")
             tried.add(ep.url)
             log.debug("rpc %s attempt %d failed: %s", method, attempt + 1, last)
         raise RpcUnavailable(f"{method}: {last} (after {attempts} attempts)")

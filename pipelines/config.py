@@ -34,6 +34,12 @@ class ChainConfig(_Section):
     commitment: Literal["processed", "confirmed", "finalized"] = "confirmed"
     replay_path: str = ""
     programs: tuple[str, ...] = ()  # empty = every venue launchray decodes
+    # The log stream is *stale* when the chain has transactions of a watched program that the stream has not
+    # delivered and it has delivered nothing for that program for this many slots (150 ~ 60 s at 400 ms):
+    # health shows it, a gauge counts it, and the stream is given a new connection. Probed every stale_probe_s
+    # (getSlot + getSignaturesForAddress limit 1 per watched program). pipelines/stream_health.py decides.
+    stale_after_slots: int = Field(150, ge=10, le=100_000)
+    stale_probe_s: float = Field(5.0, gt=0, le=300)
 
 
 class MarketConfig(_Section):
@@ -69,6 +75,10 @@ class RpcConfig(_Section):
     backoff_base_s: float = Field(0.1, gt=0)
     backoff_max_s: float = Field(10.0, gt=0)
     batch_size: int = Field(100, gt=0, le=100)
+    # A response body larger than this is refused and counted (a real getTransaction or a page of 1,000
+    # signatures is well under 1 MiB); a Retry-After longer than retry_after_max_s is cut to it.
+    max_response_bytes: int = Field(16 * 2**20, ge=64 * 2**10, le=1 << 30)
+    retry_after_max_s: float = Field(30.0, ge=0, le=3600)
 
 
 class RayConfig(_Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from enum import Enum
 
 
@@ -19,9 +20,60 @@ class Outcome(str, Enum):
     TIMEOUT = "timeout"
     TRANSPORT = "transport"          # connection refused/reset
     RPC_ERROR = "rpc_error"          # the endpoint answered with a JSON-RPC error: healthy, the request was bad
+    MALFORMED = "malformed"          # HTTP 200 with a body that is not a JSON-RPC answer to our request
+    TOO_LARGE = "too_large"          # a body over rpc.max_response_bytes (refused unread)
 
 
-RETRYABLE = frozenset({Outcome.RATE_LIMITED, Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.TRANSPORT})
+RETRYABLE = frozenset({Outcome.RATE_LIMITED, Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.TRANSPORT,
+                       Outcome.MALFORMED, Outcome.TOO_LARGE})
+
+
+def retry_after_s(header: str | None, now_epoch: float, max_s: float) -> float | None:
+    """A Retry-After header (delay-seconds or an HTTP-date) as seconds from now, clamped to [0, max_s]; None for
+    a missing or unreadable one. A provider's `Retry-After: 99999999` must not park an endpoint for years."""
+    if not header or len(header) > 64:
+        return None
+    text = header.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now_epoch
+    if seconds != seconds:      # NaN
+        return None
+    return min(max(seconds, 0.0), max_s)
+
+
+class RpcReply(str, Enum):
+    """What a 200 body parsed as JSON turned out to be (rpc_reply decides)."""
+    RESULT = "result"
+    ERROR = "error"
+    MALFORMED = "malformed"
+
+
+def rpc_reply(payload, request_id: int) -> tuple[RpcReply, object]:
+    """A JSON-RPC response checked against our request: (RESULT, result), (ERROR, (code, message, data)) or
+    (MALFORMED, why). A reply for another id, an error that is not an object, or no result is malformed."""
+    if not isinstance(payload, dict):
+        return RpcReply.MALFORMED, f"body is {type(payload).__name__}, not an object"
+    if payload.get("id") != request_id:
+        return RpcReply.MALFORMED, "id mismatch"
+    if "error" in payload:
+        err = payload["error"]
+        if not isinstance(err, dict):
+            return RpcReply.MALFORMED, f"error is {type(err).__name__}, not an object"
+        code = err.get("code", 0)
+        code = code if type(code) is int else 0
+        message = err.get("message", "")
+        return RpcReply.ERROR, (code, message if isinstance(message, str) else repr(message)[:200], err.get("data"))
+    if "result" not in payload:
+        return RpcReply.MALFORMED, "no result"
+    return RpcReply.RESULT, payload["result"]
 
 
 @dataclass(slots=True)
