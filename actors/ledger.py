@@ -71,6 +71,10 @@ class LedgerActor:
         return self.reader.open_orders()
 
     @_READ
+    def confirmed_without_fill(self, mode: str = "live") -> list[Order]:
+        return self.reader.confirmed_without_fill(mode)
+
+    @_READ
     def fills(self, order_id: str | None = None) -> list[Fill]:
         return self.reader.fills(order_id)
 

@@ -142,7 +142,34 @@ CREATE TABLE tx_costs (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# v4: one buy per (strategy, mint), enforced by the database whoever writes the order: a buy (its strategy is the
+# order's `reason`) claims its row when inserted; the row is given back only when that buy failed or expired,
+# which means nothing was bought (a landed-but-failed or never-landed transaction), so a later opportunity may
+# try again; a buy that was sent and is unresolved or confirmed keeps it for good. A ledger written before v4
+# keeps its history: its first buy of each (strategy, mint) that did not fail claims the row, later ones stay
+# as they are.
+V4 = """
+CREATE TABLE entries (
+    strategy TEXT NOT NULL,
+    mint TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    PRIMARY KEY (strategy, mint)
+);
+INSERT OR IGNORE INTO entries (strategy, mint, order_id)
+    SELECT reason, mint, id FROM orders WHERE side = 'buy' AND state NOT IN ('failed', 'expired')
+    ORDER BY created_at, id;
+CREATE TRIGGER entries_claim AFTER INSERT ON orders WHEN NEW.side = 'buy' AND NEW.state NOT IN ('failed', 'expired')
+BEGIN
+    INSERT INTO entries (strategy, mint, order_id) VALUES (NEW.reason, NEW.mint, NEW.id);
+END;
+CREATE TRIGGER entries_release AFTER UPDATE OF state ON orders
+    WHEN NEW.side = 'buy' AND NEW.state IN ('failed', 'expired')
+BEGIN
+    DELETE FROM entries WHERE order_id = NEW.id;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

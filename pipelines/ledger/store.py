@@ -180,7 +180,11 @@ class LedgerStore:
             if order.state != OrderState.INTENT:
                 raise om.IllegalTransition(
                     f"order {order.id}: first record must be an intent, not {order.state.value}")
-            db.execute(_INSERT_ORDER, codec.to_row(order))
+            try:
+                db.execute(_INSERT_ORDER, codec.to_row(order))
+            except sqlite3.IntegrityError:    # the entries trigger: one buy per (strategy, mint)
+                raise LedgerConflict(f"order {order.id}: strategy {order.reason!r} already has a buy of "
+                                     f"{order.mint}") from None
             self._add_transition(db, order, 1)
             return order
         stored = codec.order_from_row(row)
@@ -216,6 +220,9 @@ class LedgerStore:
             if db.execute("SELECT 1 FROM orders WHERE opportunity_id = ? AND side = 'buy' LIMIT 1",
                           (order.opportunity_id,)).fetchone():
                 return None
+            if db.execute("SELECT 1 FROM entries WHERE strategy = ? AND mint = ?",
+                          (order.reason, order.mint)).fetchone():
+                return None        # this strategy bought (or is buying) this mint under another opportunity
             return self._record_order(db, order)
 
     def get_order(self, order_id: str) -> Order | None:
@@ -241,6 +248,18 @@ class LedgerStore:
     def open_orders(self) -> list[Order]:
         """Orders not yet in a terminal state: what start-up reconciliation looks at."""
         return self.orders(states=OPEN_STATES)
+
+    def confirmed_without_fill(self, mode: str = "live") -> list[Order]:
+        """Confirmed orders of `mode` that have no fill: landed, but the transaction could not be read yet
+        (getTransaction null after confirmation). Reconciliation books them when the chain serves them."""
+        sql = (f"{_SELECT_ORDER} WHERE state = 'confirmed' AND mode = ? AND NOT EXISTS "
+               "(SELECT 1 FROM fills f WHERE f.order_id = orders.id) ORDER BY created_at, id")
+        return [codec.order_from_row(r) for r in self._all(sql, (mode,))]
+
+    def entry_holder(self, strategy: str, mint: str) -> str | None:
+        """The id of the buy that holds (strategy, mint), if any (one buy per strategy and mint)."""
+        rows = self._all("SELECT order_id FROM entries WHERE strategy = ? AND mint = ?", (strategy, mint))
+        return rows[0][0] if rows else None
 
     def history(self, order_id: str) -> list[Transition]:
         rows = self._all("SELECT state, ts, error FROM order_transitions WHERE order_id = ? ORDER BY seq",

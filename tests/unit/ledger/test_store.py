@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 from solders.keypair import Keypair
 
-from pipelines.ledger import LedgerConflict, LedgerError, LedgerStore, SecretRefused
+from pipelines.ledger import SCHEMA_VERSION, LedgerConflict, LedgerError, LedgerStore, SecretRefused
 from pipelines.ledger.codec import CodecError
 from pipelines.messages import Fill, Order, OrderState, Position, Reservation, Side
 from pipelines.orders import IllegalTransition, StaticChainView, entry_order_id, reconcile_steps, transition
@@ -304,7 +304,7 @@ def test_summary_counts(store):
                        positions=[position("M1"), position("M2", opened=5.0, tokens=0, closed=30.0)])
     store.add_daily_pnl("2026-01-02", 7, True)
     assert store.summary() == {
-        "schema_version": 3, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
+        "schema_version": SCHEMA_VERSION, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
         "fills": 1, "positions_opened": 2, "positions_closed": 1, "positions_open": 1,
         "realized_pnl_lamports": 7, "trades": 1, "wins": 1, "losses": 0, "duplicate_orders": 0,
         "launches_seen": 0, "failed_tx_fees_lamports": 0}
@@ -330,11 +330,12 @@ def test_launches_are_recorded_once_per_mint(store):
 
 
 def test_duplicate_orders_counts_opportunities_bought_twice(store):
-    # Two buy orders for one opportunity under different ids (what deterministic ids prevent) both sent:
+    # Two buy orders for one opportunity under different ids (what deterministic ids prevent) both sent (under
+    # two strategy names: one strategy's second buy of a mint is refused by the ledger itself since v4):
     first = intent("dup", oid="id-1")
-    second = intent("dup", oid="id-2", t=11.0)
-    unsent = intent("other", oid="id-3")
-    unsent_twin = intent("other", oid="id-4")
+    second = replace(intent("dup", oid="id-2", t=11.0), reason="sniper")
+    unsent = intent("other", oid="id-3", mint="MINT2")
+    unsent_twin = replace(intent("other", oid="id-4", mint="MINT2"), reason="sniper")
     store.record_batch(orders=[first, transition(first, S.SUBMITTED, 11.0), second,
                                transition(second, S.SUBMITTED, 12.0), unsent, unsent_twin,
                                transition(unsent_twin, S.SUBMITTED, 12.0)])
@@ -383,6 +384,6 @@ def test_claim_entry_records_one_buy_per_opportunity(store):
     assert store.claim_entry(replace(first, created_at=first.created_at + 5)) is None
     assert store.claim_entry(intent("opp-1", oid="another-id")) is None   # another order, same opportunity
     assert [o.id for o in store.orders()] == [first.id]
-    assert store.claim_entry(intent("opp-2")) is not None
+    assert store.claim_entry(intent("opp-2", mint="MINT2")) is not None
     with pytest.raises(IllegalTransition):
         store.claim_entry(transition(intent("opp-3"), S.SUBMITTED, 11.0))
