@@ -91,15 +91,27 @@ class RpcClient:
             self._tally.observe("rpc_latency_ms", latency_ms, endpoint=label)
 
     # --- raw calls with failover -------------------------------------------------------------------------
-    async def call(self, method: str, params: list | None = None) -> Any:
-        """One JSON-RPC call; retries other endpoints on transport trouble, raises RpcError on an RPC error."""
+    def best_endpoint(self) -> str:
+        """The endpoint a call would go to now: callers that must ask one node several questions pin it."""
+        return self.endpoints.choose(self._clock()).url
+
+    def _endpoint(self, url: str):
+        for ep in self.endpoints.endpoints:
+            if ep.url == url:
+                return ep
+        raise RpcUnavailable("pinned endpoint is not in the pool")
+
+    async def call(self, method: str, params: list | None = None, endpoint: str | None = None) -> Any:
+        """One JSON-RPC call; retries other endpoints on transport trouble, raises RpcError on an RPC error.
+        `endpoint`: every attempt goes to that one (a blockhash's expiry is judged by the node that gave it)."""
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params or []}
         attempts = self.cfg.max_retries + 1
         tried: set[str] = set()
         last = "no endpoint answered"
         for attempt in range(attempts):
             now = self._clock()
-            ep = self.endpoints.choose(now, frozenset(tried) if len(tried) < len(self.endpoints.endpoints) else frozenset())
+            ep = self._endpoint(endpoint) if endpoint else self.endpoints.choose(
+                now, frozenset(tried) if len(tried) < len(self.endpoints.endpoints) else frozenset())
             wait = max(ep.bucket.wait_time(now), ep.benched_until - now)
             if wait > 0:
                 await asyncio.sleep(min(wait, self.cfg.backoff_max_s))
@@ -236,29 +248,29 @@ class RpcClient:
             opts["before"] = before
         return await self.call("getSignaturesForAddress", [address, opts])
 
-    async def get_latest_blockhash(self, commitment: str = "confirmed") -> tuple[str, int]:
-        r = await self.call("getLatestBlockhash", [{"commitment": commitment}])
+    async def get_latest_blockhash(self, commitment: str = "confirmed", endpoint: str | None = None) -> tuple[str, int]:
+        r = await self.call("getLatestBlockhash", [{"commitment": commitment}], endpoint)
         return r["value"]["blockhash"], r["value"]["lastValidBlockHeight"]
 
-    async def get_block_height(self) -> int:
-        return await self.call("getBlockHeight", [{"commitment": "confirmed"}])
+    async def get_block_height(self, endpoint: str | None = None) -> int:
+        return await self.call("getBlockHeight", [{"commitment": "confirmed"}], endpoint)
 
     async def get_slot(self) -> int:
         return await self.call("getSlot", [{"commitment": "confirmed"}])
 
-    async def send_transaction(self, tx_bytes: bytes, skip_preflight: bool = True) -> str:
+    async def send_transaction(self, tx_bytes: bytes, skip_preflight: bool = True, endpoint: str | None = None) -> str:
         return await self.call("sendTransaction", [base64.b64encode(tx_bytes).decode(), {
-            "encoding": "base64", "skipPreflight": skip_preflight, "maxRetries": 0}])
+            "encoding": "base64", "skipPreflight": skip_preflight, "maxRetries": 0}], endpoint)
 
     async def simulate_transaction(self, tx_bytes: bytes) -> dict:
         r = await self.call("simulateTransaction", [base64.b64encode(tx_bytes).decode(), {
             "encoding": "base64", "sigVerify": False, "replaceRecentBlockhash": False, "commitment": "confirmed"}])
         return r["value"]
 
-    async def get_signature_statuses(self, signatures: list[str]) -> list[dict | None]:
+    async def get_signature_statuses(self, signatures: list[str], endpoint: str | None = None) -> list[dict | None]:
         out: list[dict | None] = []
         for chunk in batches(signatures, 256):
-            r = await self.call("getSignatureStatuses", [chunk, {"searchTransactionHistory": True}])
+            r = await self.call("getSignatureStatuses", [chunk, {"searchTransactionHistory": True}], endpoint)
             out.extend(r["value"])
         return out
 

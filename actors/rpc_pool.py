@@ -32,23 +32,27 @@ class RpcPool:
                                          before: str | None = None, limit: int = 1000):
         return await self.client.get_signatures_for_address(address, until, before, limit)
 
-    async def get_latest_blockhash(self):
-        return await self.client.get_latest_blockhash()
+    async def get_latest_blockhash(self, commitment: str = "confirmed", endpoint: str | None = None):
+        return await self.client.get_latest_blockhash(commitment, endpoint)
 
-    async def get_block_height(self) -> int:
-        return await self.client.get_block_height()
+    async def get_block_height(self, endpoint: str | None = None) -> int:
+        return await self.client.get_block_height(endpoint)
+
+    def best_endpoint(self) -> str:
+        """The endpoint to pin a blockhash's questions to (its height checks must come from the same node)."""
+        return self.client.best_endpoint()
 
     async def get_slot(self) -> int:
         return await self.client.get_slot()
 
-    async def send_transaction(self, tx_bytes: bytes, skip_preflight: bool = True) -> str:
-        return await self.client.send_transaction(tx_bytes, skip_preflight)
+    async def send_transaction(self, tx_bytes: bytes, skip_preflight: bool = True, endpoint: str | None = None) -> str:
+        return await self.client.send_transaction(tx_bytes, skip_preflight, endpoint)
 
     async def simulate_transaction(self, tx_bytes: bytes) -> dict:
         return await self.client.simulate_transaction(tx_bytes)
 
-    async def get_signature_statuses(self, signatures: list[str]):
-        return await self.client.get_signature_statuses(signatures)
+    async def get_signature_statuses(self, signatures: list[str], endpoint: str | None = None):
+        return await self.client.get_signature_statuses(signatures, endpoint)
 
     async def get_balance(self, address: str) -> int:
         return await self.client.get_balance(address)
