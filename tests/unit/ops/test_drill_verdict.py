@@ -1,0 +1,111 @@
+"""The drill's verdict from ledger rows and chain facts: a clean run passes; each kind of failure is found,
+counted in the phase it happened in, and fails the verdict."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pipelines.drill import (ChainFacts, LedgerFacts, LedgerFill, LedgerOrder, LedgerPosition, Phase, Rules,
+                             WalletTx, format_table, verdict)
+
+SOL = 1_000_000_000
+FUNDED = 20 * SOL
+PHASES = (Phase("baseline", 1000.0, 1030.0, 100, 174), Phase("429 storm", 1030.0, 1060.0, 175, 249),
+          Phase("sigkill + restart", 1060.0, 1100.0, 250, 349, critical=False))
+RULES = Rules(max_hold_s=20.0, grace_s=60.0)
+NOW = 1100.0
+
+
+def _clean():
+    """Two buys and a sell: the sell closed MINT_A, MINT_B is still held (bought late, within its max hold)."""
+    fills = (LedgerFill("sigA1", "oA1", "MintA", "buy", 100_000_000, 5_000_000, 120, "sniper"),
+             LedgerFill("sigA2", "oA2", "MintA", "sell", 80_000_000, 5_000_000, 190, ""),
+             LedgerFill("sigB1", "oB1", "MintB", "buy", 50_000_000, 2_000_000, 300, "momentum"))
+    orders = tuple(LedgerOrder(f.order_id, f.mint, f.side, "confirmed", 1010.0) for f in fills)
+    positions = (LedgerPosition("MintA", 1010.0, False, "sniper"), LedgerPosition("MintB", 1090.0, True, "momentum"))
+    ledger = LedgerFacts(fills, orders, positions, frozenset({"MintA", "MintB", "MintC"}), tx_costs_lamports=5_000)
+    txs = (WalletTx("airdrop", 90, True, False, FUNDED),
+           WalletTx("sigA1", 120, True, True, -100_000_000), WalletTx("sigA2", 190, True, True, 80_000_000),
+           WalletTx("failed1", 200, False, True, -5_000), WalletTx("sigB1", 300, True, True, -50_000_000))
+    lamports = FUNDED - 100_000_000 + 80_000_000 - 5_000 - 50_000_000
+    chain = ChainFacts(FUNDED, lamports, {"MintB": 2_000_000}, txs,
+                       launches=(("Early", 50), ("MintA", 110), ("MintB", 260), ("MintC", 330)))
+    return ledger, chain
+
+
+def test_a_clean_drill_passes_and_counts_launches_inside_the_phases_only():
+    ledger, chain = _clean()
+    v = verdict(PHASES, ledger, chain, RULES, NOW)
+    assert v.passed and all(n == 0 for n in v.totals.values())
+    assert v.launches_total == 3                 # "Early" (slot 50) came before the first phase
+    assert [r.fills for r in v.rows] == [1, 1, 1] and [r.launches for r in v.rows] == [1, 0, 2]
+    assert format_table(v).endswith("VERDICT: PASS")
+
+
+def test_a_confirmed_wallet_transaction_without_a_fill_is_a_lost_fill():
+    ledger, chain = _clean()
+    ledger = replace(ledger, fills=ledger.fills[:2], positions=ledger.positions[:1])   # sigB1 never booked
+    v = verdict(PHASES, ledger, chain, RULES, NOW)
+    assert v.lost_fills == ("sigB1",) and [r.lost_fills for r in v.rows] == [0, 0, 1]
+    # the unbooked buy also leaves the books 50_000_000 lamports and 2_000_000 tokens off the chain
+    assert v.sol_diff_lamports == -50_000_000 and v.token_diff == {"MintB": 2_000_000}
+    assert not v.passed and "VERDICT: FAIL" in format_table(v)
+
+
+def test_a_failed_transaction_or_an_airdrop_is_not_a_lost_fill():
+    ledger, chain = _clean()
+    v = verdict(PHASES, ledger, chain, RULES, NOW)
+    assert "failed1" not in v.lost_fills and "airdrop" not in v.lost_fills
+
+
+def test_two_buys_of_one_mint_by_one_strategy_are_a_duplicate_but_by_two_strategies_are_not():
+    ledger, chain = _clean()
+    again = LedgerFill("sigB2", "oB2", "MintB", "buy", 50_000_000, 1_900_000, 200, "momentum")
+    other = LedgerFill("sigB3", "oB3", "MintB", "buy", 50_000_000, 1_800_000, 210, "sniper")
+    ledger = replace(ledger, fills=ledger.fills + (again, other))
+    chain = replace(chain, wallet_lamports=chain.wallet_lamports - 100_000_000,
+                    wallet_tokens={"MintB": 2_000_000 + 1_900_000 + 1_800_000},
+                    transactions=chain.transactions + (WalletTx("sigB2", 200, True, True, -50_000_000),
+                                                       WalletTx("sigB3", 210, True, True, -50_000_000)))
+    v = verdict(PHASES, ledger, chain, RULES, NOW)
+    # sigB2 (slot 200) came first, so sigB1 (slot 300) is the momentum strategy's second buy of MintB
+    assert v.duplicate_buys == ("momentum MintB",) and [r.duplicate_buys for r in v.rows] == [0, 0, 1]
+    assert v.balance_diff_lamports == 0 and not v.passed
+
+
+def test_a_position_open_past_max_hold_and_grace_and_an_unresolved_order_are_stuck_exits():
+    ledger, chain = _clean()
+    old = LedgerPosition("MintB", 1015.0, True, "momentum")          # 85 s old at NOW > 20 + 60
+    ledger = replace(ledger, positions=(ledger.positions[0], old),
+                     orders=ledger.orders + (LedgerOrder("oB-exit", "MintB", "sell", "submitted", 1040.0),))
+    v = verdict(PHASES, ledger, chain, RULES, NOW)
+    assert v.stuck_positions == ("MintB",) and v.unresolved_orders == ("oB-exit",)
+    assert v.totals["stuck_exits"] == 2 and [r.stuck_exits for r in v.rows] == [1, 1, 0]
+    young = verdict(PHASES, replace(ledger, orders=ledger.orders[:-1]), chain, RULES, 1015.0 + 80.0)
+    assert young.stuck_exits == 0                                    # exactly at the limit is not stuck yet
+
+
+def test_balances_are_compared_to_the_lamport_and_per_token():
+    ledger, chain = _clean()
+    v = verdict(PHASES, ledger, replace(chain, wallet_lamports=chain.wallet_lamports - 7,
+                                        wallet_tokens={"MintB": 1_999_999, "MintZ": 3}), RULES, NOW)
+    assert v.sol_diff_lamports == -7 and v.token_diff == {"MintB": -1, "MintZ": 3}
+    assert v.balance_diff_lamports == 11 and not v.passed
+    # failed transactions' fees the ledger did not book are missing lamports too
+    v = verdict(PHASES, replace(ledger, tx_costs_lamports=0), chain, RULES, NOW)
+    assert v.sol_diff_lamports == -5_000
+
+
+def test_launches_the_ledger_lacks_are_missed_in_their_phase():
+    ledger, chain = _clean()
+    v = verdict(PHASES, replace(ledger, launch_mints=frozenset({"MintA"})), chain, RULES, NOW)
+    assert v.launches_missed == ("MintB", "MintC") and [r.launches_missed for r in v.rows] == [0, 0, 2]
+
+
+def test_stolen_lamports_and_a_run_exit_in_a_harmless_phase_fail_but_an_exit_after_a_critical_one_does_not():
+    ledger, chain = _clean()
+    phases = (replace(PHASES[0], run_exits=("exit 1: boom",)), PHASES[1],
+              replace(PHASES[2], critical=True, run_exits=("exit 3: ledger unwritable",)))
+    v = verdict(phases, ledger, replace(chain, stolen_lamports=10_000_000), RULES, NOW)
+    assert v.unexpected_exits == ("baseline: exit 1: boom",) and v.stolen_lamports == 10_000_000
+    assert v.totals["unexpected_exits"] == 1 and not v.passed
+    assert v.to_dict()["totals"]["stolen_lamports"] == 10_000_000
