@@ -37,7 +37,7 @@ class MomentumEngine:
         self.clock = ActorClock.for_config(cfg)
         self.model = MomentumModel(cfg.scoring)
         self.latest: OrderedDict[str, tuple[float, TokenFeatures]] = OrderedDict()
-        self.counts = {"features": 0, "opportunities": 0, "batches": 0, "marks": 0}
+        self.counts = {"features": 0, "opportunities": 0, "batches": 0, "marks": 0, "not_warm": 0}
         # replay: every mark, awaited (what is held is decided by the replay's own order of calls)
         self.held = None if self.clock.replay else HeldMints(
             lambda: self.peers(names.POSITIONS).held_mints.remote(), "momentum_engine")
@@ -68,6 +68,7 @@ class MomentumEngine:
         while len(latest) > MAX_TRACKED:
             latest.popitem(last=False)
         self.counts["features"] += len(features)
+        self.counts["not_warm"] += sum(1 for f in features if not f.warm)   # no entry until warm (restart gap)
         self.counts["batches"] += 1
         replay = self.clock.replay
         if opps:
@@ -88,7 +89,7 @@ class MomentumEngine:
         ranked = sorted(self.latest.items(), key=lambda kv: (-kv[1][0], kv[0]))[:n]
         return [{"mint": m, "score": round(s, 4), "symbol": f.symbol, "price": f.price,
                  "curve_progress": round(f.curve_progress, 4), "unique_buyers": f.unique_buyers,
-                 "rug_probability": round(f.rug_probability, 3), "safe": f.safety.safe,
+                 "rug_probability": round(f.rug_probability, 3), "safe": f.safety.safe, "warm": f.warm,
                  "reasons": list(f.safety.reasons)} for m, (s, f) in ranked]
 
     def score_features(self, features: TokenFeatures) -> dict:

@@ -37,7 +37,7 @@ from pipelines.decision_queue import CANCEL, ENTRY, EXIT, Action, DecisionQueue
 from pipelines.housekeeping import CAPITAL_EVERY_S
 from pipelines.messages import ExitSignal, Opportunity
 from pipelines.risk.handoff import EntryRequest, pack
-from pipelines.scoring.sniper import MAX_SLOT, Sniper, current_slot
+from pipelines.scoring.sniper import MAX_SLOT, Sniper, current_slot, next_slot
 from pipelines.stages import MAX_ACTIONS_PER_TICK
 from pipelines.strategy_weights import StrategyWeights
 
@@ -291,8 +291,7 @@ class Orchestrator:
         """A slot the chain is known to have reached (getSlot): kept when it is a sane slot, the highest wins."""
         if type(slot) is not int or not 0 < slot < MAX_SLOT:
             return False
-        if slot > self.chain_slot:
-            self.chain_slot = slot
+        self.chain_slot = next_slot(self.chain_slot, slot)
         return True
 
     async def refresh_capital(self, now: float | None = None) -> int:

@@ -142,6 +142,13 @@ class AnalysisConfig(_Section):
     # flush, stalest first; the rest wait for the next flush. Normal traffic never reaches it (no delay); a burst
     # costs freshness (a hot token's features every few flushes) instead of the shard's whole CPU.
     max_features_per_flush: int = Field(100, gt=0)
+    # Warm-up: momentum makes no entry on a token whose analysis state has a gap in its history (restored from a
+    # checkpoint, first seen mid-life, or launched while we were not watching and learned from a backfill) until
+    # the shard has watched it this long without a break (None = the longest window, what the score reads). A
+    # token seen from its launch is warm at once. A launch is "learned late" when it is more than
+    # late_launch_slots behind the newest slot the shard has seen.
+    warmup_s: float | None = Field(None, ge=0, le=86_400)
+    late_launch_slots: int = Field(10, ge=0, le=100_000)
 
     @field_validator("buyer_sketch_bits")
     @classmethod

@@ -83,6 +83,9 @@ class TokenFeatures:
     peak_price: float = 0.0          # highest price seen (drawdown = 1 - price / peak_price)
     trades: int = 0                  # trades seen since tracking started
     rugged: bool = False             # liquidity collapsed from its peak (see AnalysisConfig.rug_*)
+    # the analysis state has no gap: the token was seen from its launch, or watched without a break for
+    # AnalysisConfig.warmup_s (a restored or mid-life token is not, until then: momentum makes no entry on it)
+    warm: bool = True
 
 
 # every touched token's features cross Ray (AnalyzerShard -> MomentumEngine) once per flush: see pipelines/wire.py

@@ -138,14 +138,14 @@ def momentum_opportunities(model: MomentumModel, features: list[TokenFeatures], 
                            ) -> list[Opportunity]:
     """MomentumEngine.on_features: each feature scored and turned into an opportunity, or not.
 
-    Tokens opportunity_from refuses before looking at the score (unsafe, complete, migrated, rugged: its first
-    test) are not scored: most young tokens are unsafe, and scoring is a fifth of a backtest's time. The result
+    Tokens opportunity_from refuses before looking at the score (unsafe, complete, migrated, rugged, not warm:
+    its first test) are not scored: most young tokens are unsafe, and scoring is a fifth of a backtest's time. The result
     is the same list (test_stages checks it on a real recording). With `scored` (the MomentumEngine's ranking)
     every feature is scored and handed to it with its score; the opportunities are the same."""
     out = []
     scoring, exits = cfg.scoring, cfg.exits
     for f in features:
-        refused = not f.safety.safe or f.complete or f.migrated or f.rugged
+        refused = not f.safety.safe or f.complete or f.migrated or f.rugged or not f.warm
         if refused and scored is None:
             continue
         breakdown = model.score(f)

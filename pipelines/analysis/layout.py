@@ -105,6 +105,8 @@ class AnalysisParams:
     n_record_cnt: int = 0
     bloom_ones: int = 0               # ints index of the Bloom filter's set-bit count
     addresses: int = 0                # ints index of the other four buffers' addresses (trade_kernel.py)
+    warmup_s: float = 0.0             # continuous watching a token with a gap in its history needs to be warm
+    late_launch_slots: int = 0        # a launch this far behind the shard's newest slot was learned late
     # SafetyVerdict by everything it depends on (TokenReads._verdict): a shard's tokens share a handful
     # of verdicts, so they are looked up, not rebuilt per features() call. Bounded (VERDICT_CACHE).
     verdicts: dict = field(default_factory=dict, compare=False, repr=False)
@@ -127,6 +129,8 @@ class AnalysisParams:
             xlogx=(0.0,) + tuple(c * math.log2(c) for c in range(1, cfg.max_trades_per_token + 1)),
             n_cnt=windows.n_cnt + windows.n_cnt_sums, n_record_ints=n_record_ints, n_record_cnt=windows.n_cnt,
             bloom_ones=bloom_ones, addresses=bloom_ones + 1,
+            warmup_s=float(max(cfg.window_s) if cfg.warmup_s is None else cfg.warmup_s),
+            late_launch_slots=cfg.late_launch_slots,
         )
 
     @property

@@ -10,6 +10,7 @@ restore rebuilds them, so records are the same bytes they were before those were
 """
 from __future__ import annotations
 
+import math
 import sys
 from array import array
 
@@ -46,6 +47,7 @@ def from_record(params: AnalysisParams, rec) -> TokenState:
         st.owners[:] = array("I", owners)
         st.buf[:] = buf
         st.rebuild_derived()
+        st.since = math.inf          # what happened between the record and now is missing: not warm (ShardCore)
         return st
     spans, buckets, slots, bloom_bytes, ring = key
     old_windows = WindowLayout.of(spans, buckets, vol_offset=N_SCALARS)
@@ -66,4 +68,5 @@ def from_record(params: AnalysisParams, rec) -> TokenState:
     st.ints[SAMPLED], st.ints[CURSOR] = n, n % params.ring
     st.recompute_entropy_sum()
     st.rebuild_derived()
+    st.since = math.inf
     return st

@@ -285,5 +285,5 @@ class TokenReads:
             safety=verdict, creator=self.creator, symbol=self.symbol,
             buy_volume_lamports=bought_vol, new_buyers=new_buyers,
             dev_sell_share=dev_sell_share, peak_price=reals[PEAK_PRICE], trades=ints[TRADES],
-            rugged=rugged,
+            rugged=rugged, warm=now - self.since >= p.warmup_s,
         )

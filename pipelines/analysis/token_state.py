@@ -51,7 +51,7 @@ _isfinite, _log, _crc32 = math.isfinite, math.log, zlib.crc32
 
 class TokenState(TokenReads):
     __slots__ = ("p", "mint", "creator", "venue", "token_program", "symbol", "pool", "meta_problems",
-                 "ints", "reals", "cnt", "owners", "buf")
+                 "ints", "reals", "cnt", "owners", "buf", "since")
 
     def __init__(self, params: AnalysisParams, mint: str, now: float) -> None:
         self.p = params
@@ -73,6 +73,9 @@ class TokenState(TokenReads):
         self.cnt = zeros("H", params.n_cnt)
         self.owners = zeros("I", params.holders.slots)
         self.buf = bytearray(params.bloom_bytes + params.ring)   # Bloom bits, then trade i's size at i % ring
+        # Since when the history is unbroken (features' `warm`): created now, the token is first seen mid-life
+        # unless its first event is its launch (-inf: the whole history); +inf: restored, a gap (records.py).
+        self.since = reals[FIRST_SEEN]
         self._write_addresses()
 
     def _write_addresses(self) -> None:
@@ -126,6 +129,8 @@ class TokenState(TokenReads):
         rtok, supply = clamp_amount(e.real_token_reserves), clamp_amount(e.token_total_supply)
         check = check_metadata(e.name, e.symbol, e.uri)
         ints = self.ints
+        if not self.launched and not ints[TRADES] and self.since == self.reals[FIRST_SEEN]:
+            self.since = -math.inf       # the first thing seen of it is its launch: its history is all here
         self.launched = True
         if t < self.reals[FIRST_SEEN]:
             self.reals[FIRST_SEEN] = t

@@ -9,7 +9,8 @@ Expected return of an entry of C lamports, with the exit rules' geometry (ExitCo
     expected_profit = p_win * G - (1 - p_win) * L - ROUND_TRIP_FEES - impact
     risk   = 1 - (1 - rug) * (1 - min(1, impact))
 
-Nothing is proposed when the token is gated (unsafe, complete, migrated, rugged), the score is below
+Nothing is proposed when the token is gated (unsafe, complete, migrated, rugged, not warm: its analysis state
+has a gap, e.g. right after a restart, see TokenFeatures.warm), the score is below
 ScoringConfig.min_score, the rug probability is above rug_probability_max, the capital is not positive, or the
 expected profit is not positive. The id is stable_id(mint, strategy, slot): the same token seen twice in one
 slot gives one opportunity, so a retried call cannot double an entry.
@@ -43,7 +44,7 @@ def opportunity_from(features: TokenFeatures, breakdown: ScoreBreakdown, cfg: Sc
                      capital_lamports: int, *, exits: ExitConfig | None = None,
                      strategy: str = "momentum") -> Opportunity | None:
     f = features
-    if breakdown.gate or not f.safety.safe or f.complete or f.migrated or f.rugged:
+    if breakdown.gate or not f.safety.safe or f.complete or f.migrated or f.rugged or not f.warm:
         return None
     if not math.isfinite(now) or capital_lamports <= 0 or not f.price > 0:
         return None

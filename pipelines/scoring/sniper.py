@@ -32,6 +32,15 @@ from pipelines.messages import Opportunity, SafetyVerdict, stable_id
 
 STRATEGY = "sniper"
 MAX_SLOT = 1 << 62     # a slot at or above this is garbage, never the chain's
+MAX_SLOT_JUMP = 1_000_000    # ~4.6 days of slots: a known slot never jumps further (a hostile value would stop
+                             # every snipe)
+
+
+def next_slot(known: int, slot) -> int:
+    """`known` moved on to `slot` when that is a sane slot past it (not absurdly far: MAX_SLOT_JUMP)."""
+    if type(slot) is not int or not known < slot < MAX_SLOT or (known > 0 and slot - known > MAX_SLOT_JUMP):
+        return known
+    return slot
 
 
 class Sniper:
@@ -95,9 +104,7 @@ def current_slot(known: int, launches) -> int:
     even before any getSlot has answered."""
     best = known if type(known) is int and known > 0 else 0
     for launch in launches:
-        slot = getattr(launch, "slot", 0)
-        if type(slot) is int and best < slot < MAX_SLOT:
-            best = slot
+        best = next_slot(best, getattr(launch, "slot", 0))
     return best
 
 

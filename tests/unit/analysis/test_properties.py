@@ -1,6 +1,7 @@
 """Property tests: arbitrary (hostile) event sequences never raise, keep every feature in range, keep memory
 bounded, and survive a snapshot/restore unchanged."""
 import math
+import dataclasses
 import pickle
 import sys
 
@@ -102,4 +103,5 @@ def test_snapshot_restore_is_lossless(batches, later):
     restored.restore(pickle.loads(pickle.dumps(shard.snapshot())))
     assert list(restored.tokens) == list(shard.tokens)
     for mint, st_ in shard.tokens.items():
-        assert restored.get(mint).features(later) == st_.features(later)
+        # everything but `warm`: a restored state has a gap (what happened while the shard was down is missing)
+        assert restored.get(mint).features(later) == dataclasses.replace(st_.features(later), warm=False)
