@@ -235,7 +235,7 @@ class RpcClient:
             return hit
         tx = await self.call("getTransaction", [signature, {"encoding": encoding, "commitment": "confirmed",
                                                             "maxSupportedTransactionVersion": 0}])
-        if tx is not None:
+        if isinstance(tx, dict):     # only a transaction is cached: a null or a malformed answer is read again
             self.tx_cache.put(key, tx, self._clock())
         return tx
 
