@@ -34,6 +34,7 @@ from actors.logs import register_secret
 from actors.metrics import endpoint_label, render_prometheus, snapshot
 from pipelines import bot_state
 from pipelines.analysis.routing import shard_for
+from pipelines.api_models import health_status, level_fields
 from pipelines.api_models import (AnalyzeResponse, ConfigPatchResponse, ConfigView, ControlResponse,
                                   ManualTradeView, PendingResponse, PositionsResponse, TokenAnalysis,
                                   TopTokensResponse, openapi_document)
@@ -152,6 +153,13 @@ class ControlPlane:
         """The alert feed's counters ({} when no alert channel is configured)."""
         return self.alert_feed.status() if self.alert_feed is not None else {}
 
+    def post_alerts(self, alerts: list) -> int:
+        """Alerts decided elsewhere (the Supervisor's health watch: error levels, unhandled exceptions, errors,
+        low balance) handed to the AlertSender's gate. Returns how many were handed over (0 without a channel)."""
+        if self.alert_feed is None:
+            return 0
+        return self.alert_feed.post(alerts)
+
     async def stop(self) -> None:
         if self.alert_feed is not None:
             await self.alert_feed.close()
@@ -261,6 +269,10 @@ class ControlPlane:
         alive_extra = {names.RPC_POOL: "error" not in rpc, names.CONTROL: True,
                        names.SUPERVISOR: "supervisor_error" not in st}
         h = bot_state.health(st, bot_state.rpc_health(rpc, labels), alive_extra, now)
+        update = level_fields(st)
+        if update:
+            update["status"] = health_status(h.status, update["level"])
+        h = h.model_copy(update=update)
         return h, (503 if h.status == "down" else 200)
 
     async def api_metrics(self):
@@ -287,8 +299,9 @@ class ControlPlane:
         signals = self.signals_today.today(bot_state.signals_total(st), now, started_at)
         daily = asdict(daily) if not isinstance(daily, dict) else {}
         activity = activity if "error" not in activity else {}
-        return bot_state.build_status(st, mode=self.mode, started_at=started_at, signals_today=signals,
-                                      activity=activity, daily=daily, now=now)
+        out = bot_state.build_status(st, mode=self.mode, started_at=started_at, signals_today=signals,
+                                     activity=activity, daily=daily, now=now)
+        return out.model_copy(update=level_fields(st))
 
     async def api_portfolio(self):
         risk, positions = await asyncio.gather(self._call(names.RISK, "status"),

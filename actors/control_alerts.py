@@ -1,6 +1,8 @@
 """The ControlPlane's alert feed: about once a second, read what changed (new ledger fills, closed positions, the
 risk book's breakers, Ingest's connection; the day's stats at the UTC day change), let pipelines/alert_feed
 decide which alerts that owes, and hand them to the AlertSender (which rate-limits, coalesces and delivers).
+Alerts decided elsewhere (error levels, unhandled exceptions, errors, low balance: the Supervisor's health watch)
+arrive through `post` and take the same gate.
 
 Runs as its own task on the ControlPlane's loop: it never holds up an API request, and a failed read or a
 failed delivery is counted and logged, never raised.
@@ -11,10 +13,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 
 from actors import names
 from actors.alerts import AlertSender
+from pipelines.alerting import Alert
 from pipelines.alert_feed import FeedPolicy, FeedState, Snapshot, feed, summary_due, summary_stats
 from pipelines.config import Config
 
@@ -63,6 +66,17 @@ class AlertFeedLoop:
         return {"channels": list(self.sender.channels), "polls": self.polls, "errors": dict(self.errors),
                 "alerts": dict(self.state.counts), "delivered": self.sender.delivered,
                 "failed": self.sender.failed, "overflow": self.sender.overflow}
+
+    def post(self, alerts: list) -> int:
+        """Alerts decided outside this feed (the Supervisor's health watch) through the same gate and sender."""
+        n = 0
+        for a in alerts:
+            if isinstance(a, Alert):
+                self.sender.post(a)
+                self.state = replace(self.state, counts={**self.state.counts,
+                                                         a.kind.value: self.state.counts.get(a.kind.value, 0) + 1})
+                n += 1
+        return n
 
     def _error(self, what: str, exc: BaseException) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from actors.metrics import METRIC_NAMES, Sample, endpoint_label
+from pipelines.health_levels import Cause
 
 LAMPORTS_PER_SOL = 1_000_000_000
 RISK_STATE_VALUE = {"active": 0, "reducing": 1, "halted": 2}
 APPROVED = ("ok", "clamped_max_position_size")
+HEALTH_LEVEL_VALUE = {"ok": 0, "degraded": 1, "critical": 2}
+HEALTH_CAUSES = tuple(c.value for c in Cause)     # every cause has a series (0 when not counted): alertable
 
 
 def _s(name: str, value: float, **labels: str) -> Sample:
@@ -68,6 +71,11 @@ def derived_samples(st: dict, rpc_health: dict | None, mode: str) -> list[Sample
         counts = ex.get("counts") or {}
         for side in ("buy", "sell"):
             out.append(_s("launchray_fills", counts.get(f"filled_{side}", 0), side=side, mode=mode))
+    health = st.get("health")
+    if isinstance(health, dict) and health.get("level") in HEALTH_LEVEL_VALUE:
+        out.append(_s("launchray_health_level", HEALTH_LEVEL_VALUE[health["level"]]))
+        causes = {r.get("cause") for r in health.get("reasons") or () if isinstance(r, dict)}
+        out += [_s("launchray_health_reason", 1 if cause in causes else 0, cause=cause) for cause in HEALTH_CAUSES]
     for actor, n in (st.get("restarts") or {}).items():
         out.append(_s("launchray_actor_restarts", n, actor=actor))
     if isinstance(rpc_health, dict):

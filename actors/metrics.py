@@ -55,6 +55,8 @@ METRIC_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "launchray_open_positions": ("gauge", "Open positions", ("mode",)),
     "launchray_capital_deployed_sol": ("gauge", "Capital in open positions and reservations, SOL", ("mode",)),
     "launchray_capital_available_sol": ("gauge", "Capital free for new entries, SOL", ("mode",)),
+    "launchray_health_level": ("gauge", "Error level: 0 ok, 1 degraded (entries paused), 2 critical (run stops)", ()),
+    "launchray_health_reason": ("gauge", "1 for each cause counted in the error level", ("cause",)),
     "launchray_risk_state": ("gauge", "Risk state: 0 active, 1 reducing (exits only), 2 halted", ()),
     "launchray_loop_period_ms": ("histogram", "Orchestrator loop period, ms", ()),
     "launchray_detect_to_send_ms": ("histogram", "From event detection to order sent, ms", ("strategy",)),

@@ -37,6 +37,11 @@ def trace_path(cfg: Config) -> str:
 
 def init_observability(cfg: Config, component: str) -> None:
     global _logs, _provider, _tracer, _component
+    try:    # no silently dead task: unhandled exceptions and ERROR logs reach the Supervisor's health watch
+        from actors.task_watch import install
+        install(cfg.ray.namespace, component)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("task watch not installed for %s: %s", component, exc)
     with _lock:
         if _logs is None:
             try:

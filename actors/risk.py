@@ -187,6 +187,22 @@ class RiskSupervisor:
     def reset_halt(self) -> None:
         self.book.reset_halt(); self._changed(); self._persist()
 
+    # --- error levels and the wallet (the Supervisor's health watch, actors/health_watch.py) -------------------
+    def set_health(self, degraded: bool, critical: bool) -> bool:
+        """DEGRADED: entries refused ("degraded") until it clears; CRITICAL: refused ("critical") for the run.
+        Separate from pause()/halt(): a service recovering never lifts an operator's pause."""
+        changed = self.book.set_health(degraded, critical)
+        if changed:
+            log.warning("error level: degraded=%s critical=%s", degraded, self.book.breakers.critical)
+            self._changed()
+        return changed
+
+    def apply_balance(self, balance_lamports: int, reserve_lamports: int) -> int:
+        """Live: the wallet's balance caps the capital (min(configured, balance - reserve), fills counted)."""
+        capital = self.book.apply_balance(int(balance_lamports), int(reserve_lamports))
+        self._changed()
+        return capital
+
     def update_config(self, cfg: Config) -> None:
         self.cfg = cfg
         self.book.update_config(cfg.risk)

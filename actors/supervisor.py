@@ -5,6 +5,9 @@ a crash of any of them, the Supervisor included, costs only that actor's in-memo
 in its own __init__ (ledger, checkpoints). A restarted Supervisor re-attaches to the running children by name.
 In replay mode (chain.source = "replay") there is no RpcPool (no chain to call) and a ReplayFeed
 (actors/replay.py) is started first, since the Executor and the PositionTracker read its market.
+Once running it also hosts the error levels' shell (actors/health_watch.py): a check every errors.check_every_s
+decides OK / DEGRADED / CRITICAL, pauses or halts entries, and hands the alerts it owes (and those of every
+actor's unhandled exceptions and ERROR logs, reported through report_problem) to the ControlPlane's AlertSender.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import time
 import ray
 
 from actors import names, observe
+from actors.health_watch import HealthWatch
+from pipelines import health_levels as hl
 from pipelines.config import Config
 
 log = logging.getLogger("launchray.supervisor")
@@ -42,8 +47,9 @@ def _restart_counts(namespace: str) -> dict[str, int]:
 
 @ray.remote(num_cpus=0)
 class Supervisor:
-    def __init__(self, cfg: Config, chain: dict, n_shards: int) -> None:
-        """chain: {"http": [urls], "ws": [urls], "jupiter", "jito", "admin"} decided by the driver."""
+    def __init__(self, cfg: Config, chain: dict, n_shards: int, wallet: str = "") -> None:
+        """chain: {"http": [urls], "ws": [urls], "jupiter", "jito", "admin"} decided by the driver; wallet: the
+        live wallet's PUBLIC key (its balance is watched), "" on paper."""
         observe.init_observability(cfg, "supervisor")
         self.cfg = cfg
         self.chain = chain
@@ -56,12 +62,16 @@ class Supervisor:
         self.incarnations: dict[str, str] = {}     # actor -> worker id seen last (changes on restart)
         self.seen_restarts: dict[str, int] = {}
         self.reattached = False
+        self.down: set[str] = set()                 # children whose last ping failed
+        self.health = HealthWatch(cfg, self.handles, wallet=wallet, ping_failed=lambda: set(self.down))
+        self.alerts_posted: dict[str, int] = {}
         if ray.get_runtime_context().was_current_actor_reconstructed:
             self.attach()            # a restarted Supervisor finds its running children again
             self.reattached = True
             self._restore_counts()
         self._counts_dirty = False
         self._watch = asyncio.get_event_loop().create_task(self._watch_loop())
+        self._health = asyncio.get_event_loop().create_task(self._health_loop())
 
     # --- start ---------------------------------------------------------------------------------------------
     def _spawn(self, name: str, cls, *args, num_cpus: float = 0, **kwargs):
@@ -144,9 +154,48 @@ class Supervisor:
                 except Exception:
                     # Ray restarts it (max_restarts=-1); we only count and report the outage.
                     self.failed_pings[name] = self.failed_pings.get(name, 0) + 1
+                    self.down.add(name)
                     continue
+                self.down.discard(name)
                 self._observe(name, worker)
             self._persist_counts()
+
+    # --- error levels ------------------------------------------------------------------------------------------
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.errors.check_every_s)
+            if self.state != "running":
+                continue
+            try:
+                before = self.health.assessment.level
+                assessment, alerts = await self.health.check(time.time())
+                self._post(alerts)
+                if assessment.level is hl.Level.CRITICAL and before is not hl.Level.CRITICAL:
+                    self._counts_dirty = True            # the reasons survive a Supervisor restart
+            except Exception as exc:  # noqa: BLE001 - a failed check is retried next period
+                log.warning("health check failed: %s", type(exc).__name__)
+
+    def report_problem(self, actor: str, where: str, text: str, kind: str = "exception") -> None:
+        """An actor's unhandled exception or ERROR log line (actors/task_watch.py): alerted; an exception on the
+        decision path makes the level CRITICAL at the next check."""
+        alert = self.health.report_problem(str(actor)[:64], str(where)[:200], str(text)[:500], str(kind))
+        if alert is not None:
+            self._post([alert])
+
+    def _post(self, alerts: list) -> None:
+        """Hand alerts to the ControlPlane's AlertSender (fire-and-forget; without a ControlPlane, logged only)."""
+        for a in alerts:
+            self.alerts_posted[a.kind.value] = self.alerts_posted.get(a.kind.value, 0) + 1
+            log.warning("alert %s: %s %s", a.kind.value, a.title, "; ".join(f"{k}={v}" for k, v in a.fields))
+        control = self.handles.get(names.CONTROL)
+        if alerts and control is not None:
+            try:
+                control.post_alerts.remote(list(alerts))
+            except Exception as exc:  # noqa: BLE001
+                log.warning("alerts not handed to the control plane: %s", type(exc).__name__)
+
+    def health_view(self) -> dict:
+        return self.health.view()
 
     def _observe(self, name: str, worker: str) -> None:
         before = self.incarnations.get(name)
@@ -166,14 +215,24 @@ class Supervisor:
         self.started_at = float(saved.get("started_at") or self.started_at)
         self.seen_restarts = {k: int(v) for k, v in saved.get("restarts", {}).items()}
         self.seen_restarts[names.SUPERVISOR] = self.seen_restarts.get(names.SUPERVISOR, 0) + 1
+        critical = []
+        for row in saved.get("critical") or ():
+            try:
+                critical.append(hl.Reason(hl.Cause(row[0]), str(row[1]), float(row[2])))
+            except (ValueError, TypeError, IndexError):
+                continue
+        if critical:          # CRITICAL is sticky for the run, a Supervisor restart included
+            self.health.state = hl.HealthState(critical=tuple(critical))
 
     def _persist_counts(self) -> None:
         ledger = self.handles.get(names.LEDGER)
         if self._counts_dirty and ledger is not None:
             self._counts_dirty = False
+            critical = [(r.cause.value, r.detail, r.since) for r in self.health.state.critical]
             ledger.save_counters.remote({COUNTS_KEY: {"incarnations": self.incarnations,
                                                       "restarts": self.seen_restarts,
-                                                      "started_at": self.started_at}}, time.time())
+                                                      "started_at": self.started_at,
+                                                      "critical": critical}}, time.time())
 
     # --- status / stop -------------------------------------------------------------------------------------
     async def status(self) -> dict:
@@ -206,12 +265,15 @@ class Supervisor:
                            for n in [*self.handles, names.SUPERVISOR]}
         out["actor_restarts"] = sum(out["restarts"].values())
         out["failed_pings"] = dict(self.failed_pings)
+        out["health"] = self.health.view()
+        out["alerts_posted"] = dict(self.alerts_posted)
         return out
 
     async def shutdown(self, settle: str | None = None) -> dict:
         """Stop new entries, settle or report open positions, stop monitors, export spans, flush the ledger."""
         self.state = "shutting_down"
-        settle = settle or self.cfg.execution.settle_on_shutdown
+        critical = self.health.assessment.level is hl.Level.CRITICAL
+        settle = settle or (self.health.settle_mode() if critical else self.cfg.execution.settle_on_shutdown)
         report: dict = {}
         replay = self.handles.get(names.REPLAY)
         if replay is not None:        # no new slot after this point; the one in progress finishes
@@ -243,7 +305,11 @@ class Supervisor:
         await self._flush_telemetry()
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:
-            await ledger.flush.remote()
+            try:        # bounded: a ledger that cannot write (CRITICAL) must not hold the shutdown forever
+                await asyncio.wait_for(asyncio.ensure_future(ledger.flush.remote()), timeout=FLUSH_TIMEOUT_S * 2)
+            except Exception as exc:  # noqa: BLE001
+                log.error("ledger not checkpointed at shutdown: %s", type(exc).__name__)
+        self.health.close()
         report["status"] = await self.status()
         self.state = "stopped"
         return report
@@ -273,7 +339,9 @@ class Supervisor:
 
     def info(self) -> dict:
         """Cheap facts for the ControlPlane (no actor calls): state, start time, shard count."""
-        return {"state": self.state, "started_at": self.started_at, "n_shards": self.n_shards}
+        a = self.health.assessment
+        return {"state": self.state, "started_at": self.started_at, "n_shards": self.n_shards,
+                "health": {"level": a.level.label, "summary": a.summary}}
 
     def metrics_snapshot(self) -> list:
         """This process's launchray_ metric samples (the ControlPlane merges them into /metrics)."""

@@ -29,7 +29,14 @@ def _section(st: dict, key: str) -> dict:
 def progress_line(st: dict) -> str:
     led, ing, mom, risk = (_section(st, k) for k in ("ledger", "ingest", "momentum", "risk"))
     pnl = (risk.get("realized_pnl", 0) or 0) / LAMPORTS
-    return (f"[{st.get('uptime_s', 0):>6.0f}s] launches {ing.get('launches_seen', 0)} | tokens "
+    stream = ing.get("stream") if isinstance(ing.get("stream"), dict) else {}
+    state = stream.get("state") or ("live" if ing.get("connected") else "disconnected" if ing else "?")
+    behind = stream.get("slots_behind")
+    health = _section(st, "health")
+    level = health.get("summary") or health.get("level") or "?"
+    return (f"[{st.get('uptime_s', 0):>6.0f}s] health {level} | stream {state}"
+            + (f" ({behind} slots behind)" if state != "live" and isinstance(behind, int) and behind else "")
+            + f" | launches {ing.get('launches_seen', 0)} | tokens "
             f"{st.get('tokens_tracked', 0)} | signals {mom.get('opportunities', 0)} | orders {led.get('orders', 0)} | "
             f"open {risk.get('open_positions', 0)} | pnl {pnl:+.4f} SOL | restarts {st.get('actor_restarts', 0)}")
 
@@ -49,6 +56,7 @@ def build_summary(st: dict, truth: dict | None) -> dict:
         "actor_restarts": st.get("actor_restarts", 0),
         "duplicate_orders": led.get("duplicate_orders", 0),
         "ledger_path": led.get("ledger_path", ""),
+        "health": {k: v for k, v in _section(st, "health").items() if k in ("level", "summary", "reasons")},
     } | ({"recorded_events": ing["recorded"].get("events", 0)} if ing.get("recorded") else {})
 
 
@@ -59,6 +67,19 @@ def with_run_id(cfg: Config, run_id: str | None = None) -> Config:
         return cfg
     run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return config_with(cfg, {"ledger": {"path": cfg.ledger.path.format(run_id=run_id)}})
+
+
+def wallet_address(cfg: Config) -> str:
+    """The live wallet's PUBLIC key (the Supervisor watches its balance); "" on paper or without a wallet."""
+    if cfg.execution.mode != "live":
+        return ""
+    import os
+
+    from actors.wallet import WalletError, load_wallet
+    try:
+        return str(load_wallet(cfg.execution, os.environ).pubkey())
+    except WalletError:
+        return ""
 
 
 class TradingSystem:
@@ -88,8 +109,8 @@ class TradingSystem:
             self.chain = {"http": list(cfg.chain.rpc_http), "ws": list(cfg.chain.rpc_ws),
                           "jupiter": cfg.execution.jupiter_url, "jito": cfg.execution.jito_url, "admin": ""}
         self.supervisor = Supervisor.options(name=names.SUPERVISOR, namespace=self.ns, lifetime="detached",
-                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(cfg, self.chain,
-                                                                                      self.n_shards)
+                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(
+            cfg, self.chain, self.n_shards, wallet=wallet_address(cfg))
         self.info = ray.get(self.supervisor.start.remote())
         if self.simnet is not None and start_market:
             time.sleep(0.5)   # let Ingest's subscriptions settle before the market starts launching
@@ -110,6 +131,10 @@ class TradingSystem:
 
     def status(self) -> dict:
         return ray.get(self.supervisor.status.remote())
+
+    def health(self) -> dict:
+        """The error level, cheaply ({"level": "ok" | "degraded" | "critical", "summary": one line})."""
+        return ray.get(self.supervisor.info.remote(), timeout=30).get("health") or {}
 
     def actor(self, name: str):
         return ray.get_actor(name, namespace=self.ns)

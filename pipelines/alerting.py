@@ -32,6 +32,9 @@ class AlertKind(str, Enum):
     DISCONNECTED = "disconnected"
     UNHANDLED_EXCEPTION = "unhandled_exception"
     HALTED = "halted"                # trading halted: kill switch, drawdown halt, operator halt
+    DEGRADED = "degraded"            # error level DEGRADED: entries paused until the service recovers
+    RECOVERED = "recovered"          # back to OK: entries resume
+    CRITICAL = "critical"            # error level CRITICAL: trading stopped, the run ends
 
     @property
     def urgent(self) -> bool:
@@ -39,7 +42,7 @@ class AlertKind(str, Enum):
 
 
 URGENT_KINDS = frozenset({AlertKind.LOSS_LIMIT, AlertKind.LOW_BALANCE, AlertKind.DISCONNECTED,
-                          AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED})
+                          AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED, AlertKind.CRITICAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,17 @@ def exception_alert(where: str, exc: BaseException | str, now: float) -> Alert:
     kind = type(exc).__name__ if isinstance(exc, BaseException) else "Exception"
     return Alert(AlertKind.UNHANDLED_EXCEPTION, f"Unhandled {kind} in {where}",
                  (("where", where), ("error", f"{kind}: {exc}")), f"exception:{where}:{kind}", now)
+
+
+def level_alert(level: str, reasons: Sequence[tuple[str, str]], action: str, now: float) -> Alert:
+    """The error level changed (pipelines/health_levels.py). `reasons`: (cause, detail) pairs, most severe first;
+    `action`: what the system does about it. DEGRADED and back to OK are normal alerts, CRITICAL urgent."""
+    kind = {"critical": AlertKind.CRITICAL, "degraded": AlertKind.DEGRADED}.get(level, AlertKind.RECOVERED)
+    title = {"critical": "CRITICAL: trading stopped", "degraded": "Degraded: new entries paused"}.get(
+        level, "Recovered: entries resume")
+    fields = tuple((cause, detail) for cause, detail in reasons) + (("action", action),)
+    causes = ",".join(sorted(c for c, _ in reasons))
+    return Alert(kind, title, fields, f"level:{level}:{causes}:{int(now)}", now)
 
 
 # ---- text ---------------------------------------------------------------------------------------------------

@@ -113,6 +113,15 @@ class LedgerHealth(_Response):
     detail: str = ""
 
 
+class LevelReason(_Response):
+    cause: str = Field(description="stream_stale, rpc_down, ledger_slow, shard_down, balance_low (DEGRADED); "
+                                   "ledger_unwritable, unexplained_outflow, rpc_down_too_long, "
+                                   "unhandled_exception (CRITICAL)")
+    level: Literal["degraded", "critical"]
+    detail: str
+    since: float
+
+
 class HealthResponse(_Response):
     status: Literal["ok", "degraded", "down"]
     state: SystemState
@@ -120,6 +129,9 @@ class HealthResponse(_Response):
     websocket: StreamHealth
     ledger: LedgerHealth
     actors: dict[str, ActorHealth]
+    level: Literal["ok", "degraded", "critical"] = Field(
+        "ok", description="error level: DEGRADED pauses new entries until the cause clears; CRITICAL stops the run")
+    level_reasons: list[LevelReason] = []
 
 
 class StatusResponse(_Response):
@@ -149,6 +161,8 @@ class StatusResponse(_Response):
     paused: bool
     entries_enabled: bool
     actor_restarts: int
+    level: Literal["ok", "degraded", "critical"] = "ok"
+    level_reasons: list[LevelReason] = []
 
 
 class PositionView(_Response):
@@ -381,3 +395,29 @@ def openapi_document(server_url: str = "") -> dict:
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+_STATUS_RANK = {"ok": 0, "degraded": 1, "down": 2}
+_LEVEL_STATUS = {"ok": "ok", "degraded": "degraded", "critical": "down"}
+
+
+def level_fields(st: dict) -> dict:
+    """The error level of Supervisor.status()["health"] as HealthResponse / StatusResponse fields (an update for
+    model_copy); nothing when the Supervisor did not say."""
+    h = st.get("health") if isinstance(st, dict) else None
+    if not isinstance(h, dict) or h.get("level") not in _LEVEL_STATUS:
+        return {}
+    reasons = []
+    for r in h.get("reasons") or ():
+        try:
+            reasons.append(LevelReason(cause=str(r["cause"]), level=r["level"], detail=str(r["detail"]),
+                                       since=float(r["since"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return {"level": h["level"], "level_reasons": reasons}
+
+
+def health_status(status: str, level: str) -> str:
+    """/health's status: the worse of what it saw itself and the error level."""
+    worse = _LEVEL_STATUS.get(level, "ok")
+    return worse if _STATUS_RANK[worse] > _STATUS_RANK.get(status, 0) else status

@@ -213,6 +213,13 @@ class RiskConfig(_Section):
     blacklist: tuple[str, ...] = ()
     # An entry asking for more than max_position_sol is cut to the max (True) or refused (False).
     clamp_to_max_position: bool = True
+    # Live: capital = min(starting_capital_sol, wallet balance - balance_reserve_sol) (the reserve pays the sells'
+    # fees); a balance lower than the ledger explains by more than outflow_tolerance_sol, still so
+    # outflow_confirm_s later with no order open, is CRITICAL (pipelines/risk/wallet_balance.py).
+    balance_reserve_sol: float = Field(0.05, ge=0)
+    outflow_tolerance_sol: float = Field(0.01, ge=0)
+    outflow_confirm_s: float = Field(5.0, ge=0)
+    balance_check_s: float = Field(30.0, gt=0)     # the balance is also read after each fill
 
 
 class ExitConfig(_Section):
@@ -279,6 +286,20 @@ class AlertsConfig(_Section):
     timeout_s: float = Field(10.0, gt=0)
     muted: tuple[str, ...] = ()                    # alert kinds not sent (urgent kinds cannot be muted)
     ws_disconnect_after_s: float = Field(30.0, gt=0)   # Ingest without its WebSocket this long: an urgent alert
+    low_balance_sol: float = Field(0.1, ge=0)      # wallet (paper: the book's cash) below this: urgent, DEGRADED
+
+
+class ErrorsConfig(_Section):
+    """Error levels (pipelines/health_levels.py): DEGRADED pauses entries until the cause clears, CRITICAL halts
+    the run (`launchray run` exits non-zero)."""
+    on_critical: Literal["as_shutdown", "close", "report"] = "as_shutdown"   # as_shutdown: execution.settle_on_shutdown
+    check_every_s: float = Field(1.0, gt=0)
+    degrade_after_s: float = Field(2.0, ge=0)          # a condition must last this long to make the level DEGRADED
+    recover_after_s: float = Field(10.0, ge=0)         # ...and be gone this long before entries resume
+    rpc_down_critical_s: float = Field(60.0, gt=0)     # every RPC endpoint failing this long: CRITICAL
+    rpc_failures: int = Field(3, gt=0)                 # consecutive failures that make an endpoint "failing"
+    ledger_slow_ms: float = Field(2000.0, gt=0)        # a probe write slower than this: the ledger is slow
+    ledger_critical_s: float = Field(30.0, gt=0)       # slow (no write completing) this long: unwritable, CRITICAL
 
 
 class LoggingConfig(_Section):
@@ -319,6 +340,7 @@ class Config(_Section):
     ledger: LedgerConfig = LedgerConfig()
     api: ApiConfig = ApiConfig()
     alerts: AlertsConfig = AlertsConfig()
+    errors: ErrorsConfig = ErrorsConfig()
     logging: LoggingConfig = LoggingConfig()
     recording: RecordingConfig = RecordingConfig()
     telemetry: TelemetryConfig = TelemetryConfig()

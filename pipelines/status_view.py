@@ -83,6 +83,12 @@ def render(frame: Frame, now: float, colour: bool = False) -> str:
     head += f"   uptime {uptime(st.get('uptime_s', 0))}   mode {clean(st.get('mode', '?'), 12)}"
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
     lines.append(head + " " * max(3, WIDTH - _visible(head) - len(stamp)) + stamp)
+    level = clean(st.get("level") or hl.get("level") or "ok", 12)
+    if level != "ok":
+        reasons = st.get("level_reasons") or hl.get("level_reasons") or []
+        text = "; ".join(clean(r.get("detail", r.get("cause", "")), 80) for r in reasons if isinstance(r, dict))
+        lines.append(_paint(f"level     {level.upper()}", "31" if level == "critical" else "33", colour)
+                     + (f"  {clean(text, WIDTH - 20)}" if text else ""))
     if st.get("breakers"):
         lines.append(f"breakers  {clean(', '.join(map(str, st['breakers'])), WIDTH)}")
     lines.append(f"capital   {sol(st.get('capital_sol'))} SOL   equity {sol(st.get('equity_sol'))} SOL   "

@@ -26,6 +26,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also record the decoded event stream to DIR (hour-partitioned Parquet, as `launchray record`)")
 
 
+EXIT_CRITICAL = 3      # the error level went CRITICAL (pipelines/health_levels.py): trading stopped
+
+
+def _critical(system) -> str:
+    """The CRITICAL summary line, or "" (a Supervisor that cannot answer is not a verdict)."""
+    try:
+        h = system.health()
+    except Exception:  # noqa: BLE001
+        return ""
+    return str(h.get("summary") or "critical") if h.get("level") == "critical" else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:500]
+
+
 def _fail(msg: str) -> int:
     print(f"launchray run: {msg}", file=sys.stderr)
     return 2
@@ -89,9 +105,14 @@ def main(args: argparse.Namespace) -> int:
               f"ledger {system.cfg.ledger.path}", flush=True)
         deadline = time.time() + args.duration if args.duration > 0 else float("inf")
         last = 0.0
+        critical = ""
         try:
             while not stop.is_set() and time.time() < deadline and not system.replay_finished():
                 stop.wait(min(1.0, max(0.0, deadline - time.time())))
+                critical = _critical(system)
+                if critical:
+                    print(f"launchray: CRITICAL, stopping: {critical}", flush=True)
+                    break
                 if not args.quiet and time.time() - last >= 5:
                     last = time.time()
                     print(progress_line(system.status()), flush=True)
@@ -103,6 +124,11 @@ def main(args: argparse.Namespace) -> int:
         if args.summary_json:
             Path(args.summary_json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.summary_json).write_text(json.dumps(summary, indent=2))
+        critical = critical or (summary.get("health", {}).get("summary", "")
+                                if summary.get("health", {}).get("level") == "critical" else "")
+        if critical:
+            print(f"launchray run: {_one_line(critical)}", file=sys.stderr, flush=True)
+            return EXIT_CRITICAL
         return 0
     finally:
         system.teardown()

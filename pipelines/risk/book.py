@@ -336,6 +336,29 @@ class RiskBook:
         """Lift the operator pause (not the breakers)."""
         self.breakers.paused = False
 
+    def set_health(self, degraded: bool, critical: bool) -> bool:
+        """The error level's switches (pipelines/health_levels.py): degraded = exits only until it recovers,
+        critical = halted for the rest of the run. Returns True when anything changed."""
+        b = self.breakers
+        critical = b.critical or bool(critical)              # sticky: nothing in this run lowers it
+        changed = (b.degraded, b.critical) != (bool(degraded), critical)
+        b.degraded, b.critical = bool(degraded), critical
+        return changed
+
+    def apply_balance(self, balance: int, reserve: int, configured: int | None = None) -> int:
+        """The wallet holds `balance`: the base capital becomes the smaller of the configured capital and what the
+        wallet backs less `reserve` (pipelines/risk/wallet_balance.capital_cap). A change of capital is not P&L:
+        the peak and the day's start equity move with it, so no breaker trips on it. Returns the capital."""
+        from pipelines.risk.wallet_balance import capital_cap
+        configured = round(self.cfg.starting_capital_sol * LAMPORTS_PER_SOL) if configured is None else configured
+        capital = capital_cap(configured, balance, reserve, self.realized, self.deployed_total)
+        delta = capital - self.capital
+        if delta:
+            self.capital = capital
+            self.peak = max(1, self.peak + delta)
+            self.day_start_equity += delta
+        return capital
+
     def reset_halt(self) -> None:
         """Clear the kill switch, the operator halt and the drawdown halt. The peak is re-based to the
         current risk equity, otherwise the same drawdown would trip the halt again at once."""

@@ -4,12 +4,17 @@
 |--------------------|---------------------------------------------|----------|-------------------------------------|
 | killed             | kill(flatten)                               | HALTED   | reset_halt()                        |
 | drawdown_halt      | drawdown from peak >= drawdown_halt         | HALTED   | reset_halt() (peak re-based)        |
+| critical           | set_health(critical=True) (error level)     | HALTED   | never in this run (not persisted)   |
 | halted             | halt() (operator / critical error)          | HALTED   | reset_halt()                        |
 | paused             | pause() (operator)                          | REDUCING | resume()                            |
+| degraded           | set_health(degraded=True) (error level)     | REDUCING | set_health(degraded=False)          |
 | daily_loss_limit   | day's realised loss >= limit * start equity | REDUCING | the next UTC day                    |
 | consecutive_losses | N losing closes in a row                    | REDUCING | after the pause duration, or a win  |
 
 The loss streak restarts from 0 when its pause ends, so it takes another N losses to pause again.
+`degraded` and `critical` are the error levels (pipelines/health_levels.py) as the Supervisor's health watch
+sets them: their own switches, so an operator's pause is never lifted by a service recovering, and left out of
+snapshots (the watch re-asserts them each second; a new run starts from its own observations).
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ class Breakers:
     drawdown: bool = False
     halted: bool = False
     paused: bool = False
+    degraded: bool = False
+    critical: bool = False
     daily_tripped_day: int = -1          # UTC day number on which the daily limit tripped; -1 = not tripped
     loss_pause_until: float = 0.0        # 0 = no pause
     consecutive_losses: int = 0
@@ -64,10 +71,14 @@ class Breakers:
             out.append(R.KILLED)
         if self.drawdown:
             out.append(R.DRAWDOWN_HALT)
+        if self.critical:
+            out.append(R.CRITICAL)
         if self.halted:
             out.append(R.HALTED)
         if self.paused:
             out.append(R.PAUSED)
+        if self.degraded:
+            out.append(R.DEGRADED)
         if self.daily_tripped_day != -1:
             out.append(R.DAILY_LOSS_LIMIT)
         if self.loss_pause_until:
@@ -80,10 +91,14 @@ class Breakers:
             return R.KILLED
         if self.drawdown:
             return R.DRAWDOWN_HALT
+        if self.critical:
+            return R.CRITICAL
         if self.halted:
             return R.HALTED
         if self.paused:
             return R.PAUSED
+        if self.degraded:
+            return R.DEGRADED
         if self.daily_tripped_day != -1:
             return R.DAILY_LOSS_LIMIT
         if self.loss_pause_until:
@@ -91,9 +106,9 @@ class Breakers:
         return None
 
     def state(self) -> RiskState:
-        if self.killed or self.drawdown or self.halted:
+        if self.killed or self.drawdown or self.halted or self.critical:
             return RiskState.HALTED
-        if self.paused or self.daily_tripped_day != -1 or self.loss_pause_until:
+        if self.paused or self.degraded or self.daily_tripped_day != -1 or self.loss_pause_until:
             return RiskState.REDUCING
         return RiskState.ACTIVE
 
@@ -101,8 +116,10 @@ class Breakers:
         self.killed = self.flatten_requested = self.drawdown = self.halted = False
 
     def snapshot(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        del out["degraded"], out["critical"]      # this run's error level, re-asserted by the health watch
+        return out
 
     @classmethod
     def restore(cls, d: dict) -> "Breakers":
-        return cls(**d)
+        return cls(**{k: v for k, v in d.items() if k not in ("degraded", "critical")})

@@ -9,6 +9,8 @@ KILLED = "killed"                       # kill switch; only reset_halt() clears 
 DRAWDOWN_HALT = "drawdown_halt"         # equity fell drawdown_halt below peak -> HALTED until reset_halt()
 HALTED = "halted"                       # operator / critical-error halt -> HALTED until reset_halt()
 PAUSED = "paused"                       # operator pause -> REDUCING (exits only) until resume()
+DEGRADED = "degraded"                   # error level DEGRADED (health watch) -> REDUCING until it recovers
+CRITICAL = "critical"                   # error level CRITICAL (health watch) -> HALTED for the rest of the run
 DAILY_LOSS_LIMIT = "daily_loss_limit"   # REDUCING until the next UTC day
 CONSECUTIVE_LOSSES = "consecutive_losses"  # no entries for consecutive_loss_pause_s or until a win
 

@@ -20,7 +20,7 @@ def fill(order_id="o1", ts=100.0, side=Side.BUY):
 def test_urgent_kinds_are_exactly_the_ones_the_operator_must_see():
     urgent = {k for k in AlertKind if k.urgent}
     assert urgent == {AlertKind.LOSS_LIMIT, AlertKind.LOW_BALANCE, AlertKind.DISCONNECTED,
-                      AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED}
+                      AlertKind.UNHANDLED_EXCEPTION, AlertKind.HALTED, AlertKind.CRITICAL}
     assert not trade_alert(fill(), "paper").urgent
     assert loss_limit_alert("2025-01-01", 1_000_000_000, 1_000_000_000, 0).urgent
     assert exception_alert("executor", RuntimeError("boom"), 0).title == "Unhandled RuntimeError in executor"
