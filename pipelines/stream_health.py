@@ -12,7 +12,8 @@ Evidence is the OLDEST undelivered activity seen since the connection began, kep
 the newest signature is always seconds old, but the one seen at the previous probe ages.
 
 A stale program stays stale until the stream delivers something newer for it, or a probe shows the chain has
-nothing for it the stream has not delivered (a reconnect alone does not make it live). Staleness asks for a
+nothing for it the stream has not delivered (a reconnect alone does not make it live: the first probes of a new
+connection prove nothing either way). Staleness asks for a
 reconnect once per connection: a provider that silently stopped sending on an open socket gets a new one, and,
 if that one is as silent, another `stale_after_slots` later.
 """
@@ -100,8 +101,11 @@ class StaleWatch:
         for program, newest in activity.items():
             seen = delivered.get(program, 0)
             floor = max(seen, self.baseline)
-            if program in self.stale and (seen > self.stale[program] or (newest is not None and newest <= floor)):
-                del self.stale[program]       # it delivered again, or the chain has nothing it missed
+            # a stale program is live again once it delivers, or once the chain shows nothing it missed: nothing
+            # newer than its last delivery, or nothing since this connection began, `grace` slots into it
+            clean = newest is None or newest <= seen or (newest <= self.baseline and chain - self.baseline >= self.grace_slots)
+            if program in self.stale and (seen > self.stale[program] or clean):
+                del self.stale[program]
             oldest = self.missed.get(program)
             if oldest is not None and oldest <= seen:
                 del self.missed[program]      # what was missing has arrived
