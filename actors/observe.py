@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.config import Config
+from pipelines.redaction import redact_patterns
 
 log = logging.getLogger("launchray.observe")
 
@@ -131,8 +132,8 @@ def end_span(span, **attributes) -> None:
         return
     try:
         for k, v in attributes.items():
-            if v is not None:
-                span.set_attribute(k, v)
+            if v is not None:     # an outcome's reason may quote an error, e.g. an endpoint URL with its key
+                span.set_attribute(k, redact_patterns(v) if isinstance(v, str) else v)
         span.end()
     except Exception:  # noqa: BLE001
         pass

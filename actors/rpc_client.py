@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import itertools
 import json
 import logging
@@ -18,9 +19,11 @@ import aiohttp
 
 from actors.metrics import endpoint_label, tally
 from pipelines.config import RpcConfig
+from pipelines.redaction import redact_url
 from pipelines.rpc.policy import Backoff, EndpointSet, Outcome, RpcReply, TtlCache, batches, retry_after_s, rpc_reply
 
 log = logging.getLogger("launchray.rpc")
+_shown = functools.lru_cache(maxsize=64)(redact_url)    # one endpoint URL as errors may print it
 
 
 class RpcError(Exception):
@@ -112,6 +115,7 @@ class RpcClient:
             now = self._clock()
             ep = self._endpoint(endpoint) if endpoint else self.endpoints.choose(
                 now, frozenset(tried) if len(tried) < len(self.endpoints.endpoints) else frozenset())
+            shown = _shown(ep.url)     # errors name the endpoint without its API key (path or query)
             wait = max(ep.bucket.wait_time(now), ep.benched_until - now)
             if wait > 0:
                 await asyncio.sleep(min(wait, self.cfg.backoff_max_s))
@@ -125,23 +129,23 @@ class RpcClient:
                     if resp.status == 429:
                         retry_after = retry_after_s(resp.headers.get("Retry-After"), time.time(),
                                                     self.cfg.retry_after_max_s)
-                        outcome, last = Outcome.RATE_LIMITED, f"{ep.url}: HTTP 429"
+                        outcome, last = Outcome.RATE_LIMITED, f"{shown}: HTTP 429"
                     elif resp.status != 200:
-                        outcome, last = Outcome.SERVER_ERROR, f"{ep.url}: HTTP {resp.status}"
+                        outcome, last = Outcome.SERVER_ERROR, f"{shown}: HTTP {resp.status}"
                     else:
                         raw = await read_bounded(resp, self.cfg.max_response_bytes)
                         reply = rpc_reply(json.loads(raw), body["id"])
             except asyncio.TimeoutError:
-                outcome, last = Outcome.TIMEOUT, f"{ep.url}: timed out"
+                outcome, last = Outcome.TIMEOUT, f"{shown}: timed out"
             except BodyTooLarge as exc:
-                outcome, last = Outcome.TOO_LARGE, f"{ep.url}: response body {exc}"
+                outcome, last = Outcome.TOO_LARGE, f"{shown}: response body {exc}"
             except (aiohttp.ClientError, OSError) as exc:
-                outcome, last = Outcome.TRANSPORT, f"{ep.url}: {type(exc).__name__}"
+                outcome, last = Outcome.TRANSPORT, f"{shown}: {type(exc).__name__}"
             except (ValueError, RecursionError) as exc:      # not JSON (UnicodeDecodeError is a ValueError)
-                outcome, last = Outcome.MALFORMED, f"{ep.url}: body is not JSON ({type(exc).__name__})"
+                outcome, last = Outcome.MALFORMED, f"{shown}: body is not JSON ({type(exc).__name__})"
             latency_ms = (self._clock() - started) * 1000
             if reply is not None and reply[0] is RpcReply.MALFORMED:
-                outcome, last = Outcome.MALFORMED, f"{ep.url}: malformed response ({reply[1]})"
+                outcome, last = Outcome.MALFORMED, f"{shown}: malformed response ({reply[1]})"
             if reply is not None and reply[0] is RpcReply.ERROR:
                 self.endpoints.record(ep, Outcome.RPC_ERROR, latency_ms, self._clock())
                 self._metric(ep.url, method, Outcome.RPC_ERROR, latency_ms)
