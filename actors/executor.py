@@ -1,13 +1,19 @@
-"""Executor actor: turns approved entries and exit signals into orders, and orders into fills.
+"""Executor actor: the host that turns approved entries and exit signals into orders and hands each order to its
+execution client (actors/execution: paper, dry_run, live), then records the outcome and books the fill.
 
-Every order's intent is in the ledger before anything is sent. Modes: paper (fill at the quote computed from
-fresh on-chain state, fees and the slippage model included), dry_run (record the decision only), live (build,
-simulate, sign, send over RPC or as a Jito bundle, confirm; direct pump.fun instructions on the curve, Jupiter
-after migration; an entry's transaction is built and simulated while its intent commits, and sent after).
+Every order's intent is in the ledger before anything is sent: an entry's live transaction is built and signed
+while its intent commits (that sends nothing), and simulated and sent only once claim_intent answered. One buy
+per (strategy, mint) is enforced by the ledger itself (schema v4), on top of one entry per opportunity.
 Entries come from the RiskSupervisor, which hands each approved one over itself (approve_and_execute).
-Open orders left by a crash are reconciled with the chain when this actor starts.
+Answers are pipelines/execution_report.ExecutionReport, crossing Ray as its as_dict().
+
+Open orders are reconciled with the chain when this actor starts and, in live mode, every RECONCILE_EVERY_S
+while any is unresolved or confirmed without its fill (getTransaction null after confirmation): a confirmed
+buy is never lost. An exit that failed or expired (429, timeout, Jupiter error, blockhash expired) hands the
+position back to the PositionTracker (exit_failed) and its next attempt takes a new order id; an exit whose last
+attempt is still unresolved is reconciled first and never sent twice.
 Planning (refusal or the order with its slippage bound) and the paper fill are pipelines/stages.plan_entry /
-plan_exit / paper_fill, the functions the backtester runs; this actor does the I/O around them.
+plan_exit / paper_fill, the functions the backtester runs.
 
 Replay mode (chain.source = "replay"): paper only; the state an order is planned and filled against comes from
 the replay driver's market (actors/replay.ReplayReader, the ChainReader interface) and time from its clock.
@@ -25,21 +31,23 @@ import ray
 from actors import names, observe
 from actors.chain_reader import reader_for
 from actors.clock import ActorClock
-from actors.live_sender import LiveSender, SendError
+from actors.execution.client import Market, Outcome, Remote
+from actors.execution.dry_run import DryRunClient
+from actors.execution.paper import PaperClient
 from actors.logs import TRADES, log_event
 from actors.metrics import count_fills, count_orders, tally
 from pipelines import stages
-from pipelines.chain import programs as P
-from pipelines.chain.intents import PumpBuyExactSol, PumpSell
-from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
 from pipelines.config import Config
-from pipelines.fill_from_tx import fill_from_transaction
-from pipelines.fills import PaperFillModel, Rejection
+from pipelines.execution_report import Booked, ExecStatus, ExecutionReport
+from pipelines.fills import PaperFillModel
 from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
-from pipelines.orders import StaticChainView, reconcile_steps, transition
+from pipelines.orders import reconcile_steps, transition
 from pipelines.risk.handoff import unpack
 
 log = logging.getLogger("launchray.executor")
+
+RECONCILE_EVERY_S = 10.0
+OPEN = (OrderState.INTENT, OrderState.SUBMITTED, OrderState.UNRESOLVED)
 
 
 def _discard(task: asyncio.Future | None) -> None:
@@ -75,6 +83,8 @@ class _Spans:
 @ray.remote(num_cpus=0)
 class Executor:
     def __init__(self, cfg: Config, chain: dict) -> None:
+        """chain: the endpoints the driver decided, and for a live run its "live_opt_in" proof
+        (pipelines/live_guard.LiveOptIn, made where `launchray run` checked the three opt-ins; no key in it)."""
         observe.init_observability(cfg, "executor")
         self.cfg = cfg
         self.peers = names.Peers(cfg.ray.namespace)
@@ -84,26 +94,40 @@ class Executor:
         self.rpc = None if self.clock.replay else self.peers(names.RPC_POOL)   # a replay has no chain to call
         self.reader = reader_for(cfg, self.peers)
         self.fill_model = PaperFillModel(cfg.execution)
-        self.sender: LiveSender | None = None
+        self.live = None
         if self.mode == "live":
-            from actors.wallet import load_wallet
-            ex = cfg.execution
-            self.sender = LiveSender(
-                self.rpc, load_wallet(ex, os.environ), jito_url=ex.jito_url or chain.get("jito", ""),
-                jupiter_url=ex.jupiter_url or chain.get("jupiter", ""), use_jito=ex.use_jito,
-                tip_lamports=ex.jito_tip_lamports, cu_limit=ex.compute_unit_limit,
-                cu_price=ex.priority_fee_micro_lamports, simulate=ex.simulate_before_send,
-                confirm_timeout_s=ex.confirm_timeout_s)
+            self.client = self.live = self._live_client(cfg, chain)
+        elif self.mode == "dry_run":
+            self.client = DryRunClient()
+        else:
+            self.client = PaperClient(self.reader, self.fill_model, cfg.execution.paper_latency_ms / 1000, self.clock)
         self.in_flight = 0          # entries being executed
         self.active = 0             # entries and exits being executed (what a graceful shutdown waits for)
+        self.working: set[str] = set()   # order ids this process is executing (the reconciler leaves them alone)
         self.closed = False         # drained (graceful shutdown): nothing new is sent
         self.counts: dict[str, int] = {}
         self.detect_to_send_ms: list[float] = []
         self.detect_to_send_at: list[float] = []     # when each was detected (benchmarks split off the warm-up)
+        self._reconciling = asyncio.Lock()
         loop = asyncio.get_event_loop()
-        self._reconcile = loop.create_task(self._reconcile_open_orders())
+        self._reconcile = loop.create_task(self._reconcile_loop())
         self._static = None if self.clock.replay else loop.create_task(self._static_loop())
         self._warm = loop.create_task(self.peers.warm(names.LEDGER, names.RISK, names.POSITIONS))   # first snipe
+
+    def _live_client(self, cfg: Config, chain: dict):
+        from actors.execution.live import LiveClient
+        from actors.execution.sender import LiveSender
+        from actors.wallet import load_wallet
+        ex = cfg.execution
+        sender = LiveSender(
+            Remote(self.rpc), load_wallet(ex, os.environ), jito_url=ex.jito_url or chain.get("jito", ""),
+            jupiter_url=ex.jupiter_url or chain.get("jupiter", ""), use_jito=ex.use_jito,
+            tip_lamports=ex.jito_tip_lamports, cu_limit=ex.compute_unit_limit,
+            cu_price=ex.priority_fee_micro_lamports, simulate=ex.simulate_before_send)
+        # a Jupiter transaction may pay up to 50x our own compute-unit price (its limit is fitted to the route)
+        return LiveClient(sender, Remote(self.ledger), chain.get("live_opt_in"),
+                          confirm_timeout_s=ex.confirm_timeout_s, slippage_bps=ex.slippage_bps,
+                          max_cu_price=max(1_000_000, 50 * ex.priority_fee_micro_lamports))
 
     async def _static_loop(self) -> None:
         """Global and the fee configs re-read every 20 s, inside the reader's 60 s cache: an entry never pays
@@ -118,7 +142,7 @@ class Executor:
     def _count(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
 
-    # --- reconciliation (on start, and at a graceful shutdown) -----------------------------------------------
+    # --- reconciliation (on start, every RECONCILE_EVERY_S in live mode, at a graceful shutdown) -------------
     async def drain(self, timeout_s: float | None = None) -> dict:
         """Graceful shutdown, after entries stopped: wait for the orders in flight (up to the confirmation
         timeout), then reconcile what is still open with the chain, so the ledger flushed next matches the
@@ -128,43 +152,74 @@ class Executor:
         while self.active and time.time() < deadline:
             await asyncio.sleep(0.1)
         if not self.clock.replay:
-            await self._reconcile_open_orders()
+            await self.reconcile_now()
         return {"active": self.active, "open_orders": len(await self.ledger.open_orders.remote())}
 
-    async def _reconcile_open_orders(self) -> None:
-        try:
-            orders = await self.ledger.open_orders.remote()
-            if not orders:
-                return
-            sigs = [o.signature for o in orders if o.signature]
-            statuses: dict = {}
-            height = 0
-            if sigs:
-                for sig, st in zip(sigs, await self.rpc.get_signature_statuses.remote(sigs)):
-                    if st is not None:
-                        statuses[sig] = (st.get("slot", 0), st.get("err"), st.get("confirmationStatus") or "")
-                height = await self.rpc.get_block_height.remote()
-            view = StaticChainView(statuses, height)
-            now = time.time()
-            for order in orders:
-                steps = reconcile_steps(order, view, now)
-                if not steps:
-                    continue
-                await self.ledger.record_batch.remote(orders=steps)
-                count_orders(steps)
-                final = steps[-1]
-                self._count(f"reconciled_{final.state.value}")
-                if final.state is OrderState.CONFIRMED and self.sender is not None:
-                    await self._book_live_fill(final)
-                elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
-                    await self._undo(final)
-                    if final.state is OrderState.FAILED and final.signature and self.sender is not None:
-                        tx = await self.rpc.get_transaction.remote(final.signature, "json")
-                        if tx is not None:
-                            await self._book_cost(final, final.signature,
-                                                  int((tx.get("meta") or {}).get("fee", 0)), int(tx.get("slot", 0)))
-        except Exception as exc:
-            log.error("reconciliation failed: %s", exc)
+    async def _reconcile_loop(self) -> None:
+        await self.reconcile_now(startup=True)
+        if self.live is None:
+            return          # paper / dry-run orders settle in-process: only a crash leaves one open
+        while True:
+            await asyncio.sleep(RECONCILE_EVERY_S)
+            await self.reconcile_now()
+
+    async def reconcile_now(self, startup: bool = False) -> int:
+        """Settle open orders (and, live, confirmed ones without their fill) from the chain. Orders this process
+        is executing are left to their own task, except at start-up when none is. Returns how many changed."""
+        async with self._reconciling:
+            try:
+                orders = [o for o in await self.ledger.open_orders.remote() if startup or o.id not in self.working]
+                unbooked = [] if self.live is None else [
+                    o for o in await self.ledger.confirmed_without_fill.remote("live") if o.id not in self.working]
+                if not orders and not unbooked:
+                    return 0
+                return await self._reconcile(orders) + await self._book_unbooked(unbooked)
+            except Exception as exc:
+                self._count("reconcile_error")
+                log.error("reconciliation failed: %s: %s", type(exc).__name__, exc)
+                return 0
+
+    async def _reconcile(self, orders: list[Order]) -> int:
+        view = await self.live.chain_view(orders) if self.live is not None else None
+        if view is None:
+            from pipelines.orders import StaticChainView
+            view = StaticChainView()
+        now = time.time()
+        changed = 0
+        for order in orders:
+            steps = reconcile_steps(order, view, now)
+            if not steps:
+                continue
+            await self.ledger.record_batch.remote(orders=steps)
+            count_orders(steps)
+            changed += 1
+            final = steps[-1]
+            self._count(f"reconciled_{final.state.value}")
+            if final.state is OrderState.CONFIRMED and self.live is not None:
+                await self._book_unbooked([final])
+            elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
+                await self._undo(final)
+                if final.state is OrderState.FAILED and final.signature and self.live is not None:
+                    fee, slot = await self.live._fee_of(final.signature)
+                    if fee:
+                        await self._book_cost(final, final.signature, fee, slot)
+        return changed
+
+    async def _book_unbooked(self, orders: list[Order]) -> int:
+        """Confirmed live orders whose fill is not booked: read their transactions (briefly retried) and book."""
+        booked = 0
+        for order in orders:
+            fill = await self.live.fetch_fill(order, 2.0)
+            if fill is None:
+                self._count("fill_pending")
+                continue
+            await self.ledger.record_fill.remote(fill)
+            count_fills((fill,), order.mode)
+            await self.peers(names.POSITIONS).on_fill.remote(fill, order)
+            self._count(f"filled_{fill.side.value}_late")
+            self._trade_log("fill", order, fill=fill)
+            booked += 1
+        return booked
 
     async def _undo(self, order: Order) -> None:
         if order.side is Side.BUY and order.reservation_id:
@@ -184,21 +239,22 @@ class Executor:
         if self.closed:     # drained (graceful shutdown): a late entry is refused and its capital given back
             await self.peers(names.RISK).release.remote(reservation.id)
             self._count("refused_shutting_down")
-            return {"status": "refused", "reason": "shutting_down"}
+            return ExecutionReport(ExecStatus.REFUSED, reason="shutting_down").as_dict()
         request = unpack(entry)
         spans = _Spans(request.opportunity.trace_id)
         self.in_flight += 1
         self.active += 1
         try:
-            return await self._entry(request.opportunity, reservation, request.detected_at, request.launch,
-                                     request.creator_trade, spans)
+            report = await self._entry(request.opportunity, reservation, request.detected_at, request.launch,
+                                       request.creator_trade, spans)
+            return report.as_dict()
         finally:
             self.in_flight -= 1
             self.active -= 1
             spans.record()
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch, creator_trade,
-                     spans: "_Spans") -> dict:
+                     spans: "_Spans") -> ExecutionReport:
         risk = self.peers(names.RISK)
         t0 = time.time()
         try:
@@ -213,8 +269,8 @@ class Executor:
             spans.add("quote", t0, time.time(), mint=opp.mint, error=type(exc).__name__)
             await risk.release.remote(reservation.id)
             self._count("state_unavailable")
-            return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
-        built = None
+            return ExecutionReport(ExecStatus.REFUSED, reason=f"state unavailable: {type(exc).__name__}")
+        prepared = planned = None
         try:
             planned = stages.plan_entry(opp, reservation, view, self.fill_model, self.cfg.execution.slippage_bps,
                                         self.mode, self.clock.now())
@@ -223,117 +279,164 @@ class Executor:
             if isinstance(planned, str):
                 await risk.release.remote(reservation.id)
                 self._count("not_on_curve")
-                return {"status": "refused", "reason": planned}
+                return ExecutionReport(ExecStatus.REFUSED, reason=planned)
             order = planned.order
-            if self.mode == "live":   # built and simulated while the intent commits: neither sends anything
-                built = asyncio.ensure_future(self._build_curve_tx(order, view))
-            # The duplicate check and the durable intent in one ledger transaction, before anything is sent: a
-            # call retried after a restart finds its opportunity claimed and never buys it twice.
+            market = Market(curve=view, refresh=from_launch)
+            # built and signed while the intent commits (live): nothing leaves the process before it is durable
+            prepared = self.client.prepare(order, market)
+            self.working.add(order.id)     # before the intent exists: the reconciler never takes it for a crash's
+            # The duplicate checks and the durable intent in one ledger transaction, before anything is sent: a
+            # call retried after a restart finds its opportunity claimed, and a strategy never buys a mint twice.
             claimed = await self.ledger.claim_intent.remote(pickle.dumps(order, pickle.HIGHEST_PROTOCOL))
             spans.add("intent", t1, time.time(), **{"order.id": order.id})
         except BaseException:     # no intent written (the ledger rolled back), nothing sent: the capital goes back
-            _discard(built)
+            _discard(prepared)
+            if planned is not None and not isinstance(planned, str):
+                self.working.discard(planned.order.id)
             await risk.release.remote(reservation.id)
             raise
         if not claimed:
-            _discard(built)
+            _discard(prepared)
+            self.working.discard(order.id)
+            # A retried call for the same opportunity: its order owns the reservation. Another opportunity of a
+            # mint this strategy holds (the ledger's one buy per strategy and mint): nothing owns it, release.
+            if await self.ledger.entry_order_for.remote(opp.id) is None:
+                await risk.release.remote(reservation.id)
             self._count("duplicate_entry")
-            return {"status": "duplicate", "order_id": order.id}
+            return ExecutionReport(ExecStatus.DUPLICATE, order_id=order.id)
         count_orders((order,))
         if detected_at:
             self.detect_to_send_ms.append((self.clock.now() - detected_at) * 1000)
             self.detect_to_send_at.append(detected_at)
             del self.detect_to_send_ms[:-10_000], self.detect_to_send_at[:-10_000]
             tally().observe("detect_to_send_ms", self.detect_to_send_ms[-1], strategy=opp.strategy)
-        if self.mode == "dry_run":
-            await self._fail(order, "dry_run")
-            return {"status": "dry_run", "order_id": order.id}
-        if self.mode == "paper":
-            t2 = time.time()
-            out: dict = {}
-            try:
-                out = await self._paper(order, view, refresh=from_launch)
-            finally:
+        t2 = time.time()
+        report = None
+        try:
+            report = await self._run(order, market, prepared)
+        finally:
+            if self.mode == "paper":
                 spans.add("fill", t2, time.time(), **{"order.id": order.id, "mode": "paper",
-                                                      "outcome": str(out.get("status", "error"))})
-            return out
-        return await self._send_built(order, built)
+                                                      "outcome": report.status.value if report else "error"})
+        return report
 
     # --- exits -----------------------------------------------------------------------------------------------
     async def execute_exit(self, signal: ExitSignal) -> dict:
         if self.closed:     # the position stays open (reported at shutdown) and exits again after a restart
             await self.peers(names.POSITIONS).exit_failed.remote(signal.mint)
-            return {"status": "refused", "reason": "shutting_down"}
+            return ExecutionReport(ExecStatus.REFUSED, reason="shutting_down").as_dict()
         self.active += 1
         try:
-            return await self._exit(signal)
+            return (await self._exit(signal)).as_dict()
         finally:
             self.active -= 1
 
-    async def _exit(self, signal: ExitSignal) -> dict:
+    async def _exit(self, signal: ExitSignal) -> ExecutionReport:
         positions = self.peers(names.POSITIONS)
         pos = await positions.get.remote(signal.mint)
         if pos is None or not pos.is_open:        # nothing to sell: no chain read for it
-            return {"status": "no_position"}
+            return ExecutionReport(ExecStatus.NO_POSITION)
+        prior = [o for o in await self.ledger.orders.remote(None, signal.mint) if o.side is Side.SELL]
+        stale = [o for o in prior if o.state in OPEN and o.id not in self.working]
+        if stale:        # an earlier attempt left open (crash, confirm timeout): the chain says what became of it
+            await self.reconcile_now()
+            prior = [o for o in await self.ledger.orders.remote(None, signal.mint) if o.side is Side.SELL]
+            pos = await positions.get.remote(signal.mint)
+            if pos is None or not pos.is_open:    # it had landed: its fill closed the position
+                return ExecutionReport(ExecStatus.NO_POSITION)
+        if any(o.state in OPEN for o in prior):
+            # still unresolved (or in flight here): a second sell could sell twice. The position goes back to
+            # the exit rules, which fire again and find it settled by then.
+            await positions.exit_failed.remote(signal.mint)
+            self._count("exit_waits_for_unresolved")
+            return ExecutionReport(ExecStatus.REFUSED, reason="previous exit attempt unresolved")
         try:
             curve = await self.reader.curve(signal.mint)
             pool = await self.reader.pool(signal.mint) if curve is None or curve.curve.complete else None
         except Exception as exc:
             await positions.exit_failed.remote(signal.mint)
-            return {"status": "refused", "reason": f"state unavailable: {type(exc).__name__}"}
-        # Exit ids are deterministic; a retry after a failed attempt takes the next attempt number.
-        prior = {o.id: o for o in await self.ledger.orders.remote(None, signal.mint)}
-        planned = stages.plan_exit(
-            pos, signal, curve, pool, self.cfg.execution.slippage_bps, self.mode, self.clock.now(),
-            lambda order_id: order_id not in prior or prior[order_id].state not in (OrderState.FAILED,
-                                                                                    OrderState.EXPIRED))
+            return ExecutionReport(ExecStatus.REFUSED, reason=f"state unavailable: {type(exc).__name__}")
+        # Exit ids are deterministic per attempt; an id any earlier attempt used (whatever became of it) is
+        # never reused: the next attempt takes the next number.
+        used = {o.id for o in prior}
+        planned = stages.plan_exit(pos, signal, curve, pool, self.cfg.execution.slippage_bps, self.mode,
+                                   self.clock.now(), lambda order_id: order_id not in used)
         if isinstance(planned, str):
             if planned == "no_position":
-                return {"status": "no_position"}
+                return ExecutionReport(ExecStatus.NO_POSITION)
             await positions.exit_failed.remote(signal.mint)
-            return {"status": "refused", "reason": planned}
+            return ExecutionReport(ExecStatus.REFUSED, reason=planned)
         order = planned.order
-        await self.ledger.record_order.remote(order)
-        count_orders((order,))
-        if self.mode == "dry_run":
-            await self._fail(order, "dry_run")
-            return {"status": "dry_run", "order_id": order.id}
-        if self.mode == "paper":
-            return await self._paper(order, planned.curve, planned.pool)
-        if pool is not None:
-            return await self._live_jupiter_sell(order)
-        return await self._live_curve(order, curve)
+        self.working.add(order.id)
+        try:
+            await self.ledger.record_order.remote(order)
+            count_orders((order,))
+            market = Market(curve=planned.curve, pool=planned.pool)
+            return await self._run(order, market, self.client.prepare(order, market))
+        except BaseException:
+            self.working.discard(order.id)
+            await positions.exit_failed.remote(signal.mint)
+            raise
 
-    # --- paper -----------------------------------------------------------------------------------------------
-    async def _paper(self, order: Order, curve_view=None, pool_view=None, refresh: bool = False) -> dict:
-        latency = self.cfg.execution.paper_latency_ms / 1000
-        if latency > 0 or refresh:   # the state the order lands on is the state after our send (and latency)
-            if latency > 0:
-                await asyncio.sleep(latency)
-            if curve_view is not None:
-                curve_view = await self.reader.curve(order.mint) or curve_view
-            elif pool_view is not None:
-                pool_view = await self.reader.pool(order.mint) or pool_view
-        now = self.clock.now()
-        result = stages.paper_fill(order, self.fill_model, curve_view, pool_view, now)
-        submitted = transition(order, OrderState.SUBMITTED, now)
-        if isinstance(result, Rejection):
-            await self._fail(submitted, result.reason)
-            if result.fee_lamports > 0:   # the model says this one would have landed and failed
-                await self._book_cost(order, "", result.fee_lamports, result.quote_slot)
-            return {"status": "rejected", "reason": result.reason, "order_id": order.id}
-        return await self._book(submitted, result)
+    # --- one order through its client ------------------------------------------------------------------------
+    async def _run(self, order: Order, market: Market, prepared) -> ExecutionReport:
+        """Execute a durable intent and record what became of it. Whatever goes wrong, the order is not left
+        an intent by this process: an exception after the intent (ledger away mid-way) leaves it to the
+        reconciler, which fails an intent without a signature and resolves one with a signature from the chain."""
+        self.working.add(order.id)
+        try:
+            try:
+                outcome = await self.client.execute(order, market, prepared)
+            except Exception as exc:   # noqa: BLE001 - the client's own ledger write failed
+                _discard(prepared)
+                self._count("execute_error")
+                log.error("order %s: %s: %s", order.id, type(exc).__name__, exc)
+                self.working.discard(order.id)
+                asyncio.ensure_future(self.reconcile_now())
+                return ExecutionReport(ExecStatus.UNRESOLVED, order_id=order.id, reason=type(exc).__name__)
+            return await self._settle(outcome)
+        finally:
+            self.working.discard(order.id)
 
-    async def _book(self, submitted: Order, fill: Fill) -> dict:
+    async def _settle(self, out: Outcome) -> ExecutionReport:
+        order, live = out.order, self.mode == "live"
+        sig = order.signature
+        if out.state is OrderState.CONFIRMED:
+            if out.fill is not None:
+                return await self._book(order, out.fill)
+            confirmed = transition(order, OrderState.CONFIRMED, time.time())
+            await self.ledger.record_order.remote(confirmed)
+            count_orders((confirmed,))
+            self._count("confirmed_fill_pending")   # the reconciler books it when the chain serves the tx
+            return ExecutionReport(ExecStatus.CONFIRMED, order.id, "fill pending", sig)
+        if out.state is OrderState.FAILED:
+            await self._fail(order, out.error)
+            if out.fee_lamports > 0:
+                await self._book_cost(order, sig, out.fee_lamports, out.fee_slot)
+            if self.mode == "dry_run":
+                return ExecutionReport(ExecStatus.DRY_RUN, order.id)
+            status = ExecStatus.FAILED if live and out.sent else ExecStatus.REJECTED
+            return ExecutionReport(status, order.id, out.error, sig)
+        state = out.state
+        final = transition(order, state, time.time(), error=out.error)
+        await self.ledger.record_order.remote(final)
+        self._count(f"live_{state.value}")
+        count_orders((final,))
+        if state is OrderState.EXPIRED:
+            await self._undo(final)
+            return ExecutionReport(ExecStatus.EXPIRED, order.id, out.error, sig)
+        return ExecutionReport(ExecStatus.UNRESOLVED, order.id, out.error, sig)
+
+    async def _book(self, submitted: Order, fill: Fill) -> ExecutionReport:
         confirmed = transition(submitted, OrderState.CONFIRMED, fill.ts, signature=fill.signature or submitted.signature)
         await self.ledger.record_batch.remote(orders=[submitted, confirmed], fills=[fill])
         self._count(f"filled_{fill.side.value}")
         booked = await self.peers(names.POSITIONS).on_fill.remote(fill, confirmed)
         self._trade_log("fill", confirmed, fill=fill)     # after the booking: never delays it
-        count_orders((confirmed,) if self.sender is not None else (submitted, confirmed))  # live: counted at send
+        count_orders((confirmed,) if self.live is not None else (submitted, confirmed))  # live: counted at send
         count_fills((fill,), confirmed.mode)
-        return {"status": "filled", "order_id": confirmed.id, "tokens": fill.tokens, "lamports": fill.lamports,
-                "slot": fill.slot, **booked}
+        return ExecutionReport(ExecStatus.FILLED, confirmed.id, signature=confirmed.signature, tokens=fill.tokens,
+                               lamports=fill.lamports, slot=fill.slot, booked=Booked.from_dict(booked or {}))
 
     async def _fail(self, order: Order, reason: str) -> None:
         failed = transition(order, OrderState.FAILED, self.clock.now(), error=reason)
@@ -341,7 +444,7 @@ class Executor:
         if order.state is OrderState.SUBMITTED:
             steps = [order, failed]
         await self.ledger.record_batch.remote(orders=steps)
-        self._count(f"failed_{reason}")
+        self._count(f"failed_{reason.split(':')[0] if self.live is not None else reason}")
         count_orders(steps)
         await self._undo(failed)
         self._trade_log("order_failed", failed)
@@ -364,96 +467,6 @@ class Executor:
             await self.peers(names.RISK).on_cost.remote(order.id, lamports)
             self._count("failed_tx_fees")
 
-    # --- live ------------------------------------------------------------------------------------------------
-    async def _live_curve(self, order: Order, view) -> dict:
-        return await self._send_built(order, self._build_curve_tx(order, view))
-
-    async def _build_curve_tx(self, order: Order, view):
-        """The signed pump.fun transaction for `order`, simulated: (tx, last valid block height). Sends nothing."""
-        s = self.sender
-        assert s is not None
-        creator = view.curve.creator
-        if order.side is Side.BUY:
-            intent = PumpBuyExactSol(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient,
-                                     creator=creator, spendable_sol_in=order.amount, min_tokens_out=order.limit,
-                                     token_program=view.token_program)
-            build = build_buy_exact_sol_tx
-        else:
-            intent = PumpSell(mint=order.mint, user=s.address, fee_recipient=view.fee_recipient, creator=creator,
-                              amount=order.amount, min_sol_output=order.limit, token_program=view.token_program)
-            build = build_sell_tx
-        blockhash, last_valid = await s.blockhash()
-        tx = build(intent, s.keypair, blockhash, compute_unit_limit=s.cu_limit,
-                   compute_unit_price=s.cu_price or None, tip=await s.tip())
-        await s.simulate(tx)
-        return tx, last_valid
-
-    async def _send_built(self, order: Order, built) -> dict:
-        """`built`: _build_curve_tx's awaitable (a task already running beside the intent write, for an entry)."""
-        try:
-            tx, last_valid = await built
-        except (SendError, ValueError) as exc:
-            await self._fail(order, f"build/simulate: {exc}")
-            return {"status": "rejected", "reason": str(exc), "order_id": order.id}
-        return await self._send_and_confirm(order, tx, last_valid)
-
-    async def _live_jupiter_sell(self, order: Order) -> dict:
-        s = self.sender
-        assert s is not None
-        try:
-            tx, last_valid, _ = await s.jupiter_swap_tx(order.mint, P.WSOL_MINT, order.amount,
-                                                        self.cfg.execution.slippage_bps)
-            await s.simulate(tx)
-        except (SendError, ValueError, KeyError) as exc:
-            await self._fail(order, f"jupiter: {exc}")
-            return {"status": "rejected", "reason": str(exc), "order_id": order.id}
-        return await self._send_and_confirm(order, tx, last_valid)
-
-    async def _send_and_confirm(self, order: Order, tx, last_valid: int) -> dict:
-        s = self.sender
-        submitted = transition(order, OrderState.SUBMITTED, time.time(), signature=str(tx.signatures[0]),
-                               last_valid_block_height=last_valid)
-        await self.ledger.record_order.remote(submitted)      # signature durable before the tx leaves
-        count_orders((submitted,))
-        try:
-            with observe.span("send", order.trace_id, **{"order.id": order.id, "signature": submitted.signature}):
-                await s.send(tx)
-        except Exception as exc:   # not sent for sure? leave it to confirmation: it may still have landed
-            log.warning("send %s: %s", submitted.id, type(exc).__name__)
-        with observe.span("confirm", order.trace_id, **{"order.id": order.id}) as st:
-            outcome, err = await s.confirm(submitted.signature, last_valid)
-            if st is not None:
-                st.span.set_attribute("outcome", outcome)
-        now = time.time()
-        if outcome == "confirmed":
-            return await self._book_live_fill(submitted)
-        state = {"failed": OrderState.FAILED, "expired": OrderState.EXPIRED}.get(outcome, OrderState.UNRESOLVED)
-        final = transition(submitted, state, now, error=str(err) if err else outcome)
-        await self.ledger.record_order.remote(final)
-        self._count(f"live_{outcome}")
-        count_orders((final,))
-        if state is OrderState.FAILED:   # it landed with an error: its fee is gone all the same
-            tx = await self.rpc.get_transaction.remote(submitted.signature, "json")
-            if tx is not None:
-                await self._book_cost(order, submitted.signature, int((tx.get("meta") or {}).get("fee", 0)),
-                                      int(tx.get("slot", 0)))
-        if state is not OrderState.UNRESOLVED:
-            await self._undo(final)
-        return {"status": outcome, "order_id": order.id, "signature": submitted.signature}
-
-    async def _book_live_fill(self, order: Order) -> dict:
-        s = self.sender
-        tx = await self.rpc.get_transaction.remote(order.signature, "json")
-        if tx is None:
-            return {"status": "unresolved", "order_id": order.id}
-        fill = fill_from_transaction(tx, order.id, s.address, order.mint, order.side, time.time())
-        if order.state is OrderState.CONFIRMED:   # confirmed by reconciliation: record the fill only
-            await self.ledger.record_fill.remote(fill)
-            count_fills((fill,), order.mode)
-            await self.peers(names.POSITIONS).on_fill.remote(fill, order)
-            return {"status": "filled", "order_id": order.id}
-        return await self._book(order, fill)
-
     # --- status ----------------------------------------------------------------------------------------------
     def set_clock(self, now: float) -> float:
         return self.clock.advance(now)
@@ -468,8 +481,9 @@ class Executor:
         if lat:
             out["detect_to_send_ms_p50"] = round(lat[len(lat) // 2], 2)
             out["detect_to_send_ms_p95"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.95))], 2)
-        if self.sender is not None:
-            out["wallet"] = self.sender.address
+        if self.live is not None:
+            out["wallet"] = self.live.address
+            out["live_counts"] = dict(self.live.counts)
         return out
 
     def metrics_snapshot(self) -> list:

@@ -83,9 +83,12 @@ def wallet_address(cfg: Config) -> str:
 
 
 class TradingSystem:
-    def __init__(self, cfg: Config, n_shards: int = 0) -> None:
+    def __init__(self, cfg: Config, n_shards: int = 0, live_opt_in=None) -> None:
+        """live_opt_in: the proof `launchray run` made of the three live opt-ins (pipelines/live_guard), handed
+        to the Executor with the chain's endpoints; without it a live Executor sends nothing."""
         cfg = with_run_id(cfg)
         self.cfg = cfg
+        self.live_opt_in = live_opt_in
         self.ns = cfg.ray.namespace
         self.n_shards = n_shards or cfg.ray.shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.simnet = None
@@ -108,6 +111,8 @@ class TradingSystem:
         else:
             self.chain = {"http": list(cfg.chain.rpc_http), "ws": list(cfg.chain.rpc_ws),
                           "jupiter": cfg.execution.jupiter_url, "jito": cfg.execution.jito_url, "admin": ""}
+        if self.live_opt_in is not None:
+            self.chain["live_opt_in"] = self.live_opt_in
         self.supervisor = Supervisor.options(name=names.SUPERVISOR, namespace=self.ns, lifetime="detached",
                                              max_restarts=-1, num_cpus=0, get_if_exists=True).remote(
             cfg, self.chain, self.n_shards, wallet=wallet_address(cfg))

@@ -49,16 +49,24 @@ def _fail(msg: str) -> int:
 
 def check_live(cfg, confirm_live: bool, env) -> str | None:
     """Why live mode may not start (None when it may). Never includes key material."""
+    proof = live_opt_in(cfg, confirm_live, env)
+    return proof if isinstance(proof, str) else None
+
+
+def live_opt_in(cfg, confirm_live: bool, env):
+    """The proof of the three live opt-ins (pipelines/live_guard.LiveOptIn, the wallet's public key only) for
+    the Executor, None for a paper / dry-run profile, or why live mode may not start."""
     if cfg.execution.mode != "live":
         return None
     if not confirm_live:
         return "mode = \"live\" trades real funds: add --confirm-live to the command line to proceed"
     from actors.wallet import WalletError, load_wallet
+    from pipelines.live_guard import make_opt_in
     try:
-        load_wallet(cfg.execution, env)
+        wallet = str(load_wallet(cfg.execution, env).pubkey())
     except WalletError as exc:
         return f"live mode needs a wallet: {exc}"
-    return None
+    return make_opt_in(cfg.execution.mode, confirm_live, wallet)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -71,9 +79,9 @@ def main(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.record and cfg.chain.source == "replay":
         return _fail("--record: a replay profile has no live stream to record")
-    why = check_live(cfg, args.confirm_live, os.environ)
-    if why:
-        return _fail(why)
+    proof = live_opt_in(cfg, args.confirm_live, os.environ)
+    if isinstance(proof, str):
+        return _fail(proof)
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -96,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
     warming.join()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    system = TradingSystem(cfg, args.shards)
+    system = TradingSystem(cfg, args.shards, live_opt_in=proof)
     try:
         info = system.start()
         if system.chain.get("admin"):

@@ -1,34 +1,33 @@
-"""The live path: build, simulate, sign, send (RPC or Jito bundle), confirm. Used by the Executor actor.
+"""The live path's transport: blockhash, simulate, send (RPC or Jito bundle), statuses and heights, all asked of
+one endpoint per transaction, and the Jupiter API. Sends only what it is given; decides nothing (live.py does).
 
-The order is written to the ledger as `submitted` WITH its signature before the transaction leaves this
-process (the signature is known as soon as it is signed), so a crash at any point leaves an order the start-up
-reconciliation can settle from the chain: found -> confirmed/failed, not found past its blockhash -> expired.
+`rpc` is anything whose methods are awaited like the RpcClient's (the RpcPool through execution.client.Remote,
+or an RpcClient in tests).
 """
 from __future__ import annotations
 
-import asyncio
 import base64
+import inspect
 import random
-import time
 
 import aiohttp
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
 
-from pipelines.chain import programs as P
-
-CONFIRM_POLL_S = 0.4
-
 
 class SendError(Exception):
-    """The transaction could not be sent or was refused before landing (message is safe to log)."""
+    """The transaction could not be built, checked or sent, or was refused before landing (safe to log)."""
+
+
+async def _value(x):
+    return await x if inspect.isawaitable(x) else x
 
 
 class LiveSender:
     def __init__(self, rpc, keypair: Keypair, *, jito_url: str = "", jupiter_url: str = "",
                  use_jito: bool = False, tip_lamports: int = 0, cu_limit: int = 200_000, cu_price: int = 0,
-                 simulate: bool = True, confirm_timeout_s: float = 30.0) -> None:
+                 simulate: bool = True) -> None:
         self.rpc = rpc
         self.keypair = keypair
         self.jito_url = jito_url.rstrip("/")
@@ -37,7 +36,6 @@ class LiveSender:
         self.tip_lamports = tip_lamports
         self.cu_limit, self.cu_price = cu_limit, cu_price
         self.simulate_first = simulate
-        self.confirm_timeout_s = confirm_timeout_s
         self._tip_accounts: list[str] = []
         self._session: aiohttp.ClientSession | None = None
 
@@ -50,9 +48,12 @@ class LiveSender:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         return self._session
 
-    async def blockhash(self) -> tuple[Hash, int]:
-        bh, last_valid = await self.rpc.get_latest_blockhash.remote()
-        return Hash.from_string(bh), int(last_valid)
+    async def blockhash(self) -> tuple[Hash, int, str]:
+        """(blockhash, its last valid block height, the endpoint that gave them): that endpoint answers every
+        later question about this transaction's expiry."""
+        endpoint = await _value(self.rpc.best_endpoint())
+        bh, last_valid = await self.rpc.get_latest_blockhash("confirmed", endpoint)
+        return Hash.from_string(bh), int(last_valid), endpoint
 
     async def tip(self) -> tuple[str, int] | None:
         if not self.use_jito or self.tip_lamports <= 0:
@@ -66,37 +67,41 @@ class LiveSender:
         async with session.post(f"{self.jito_url}/api/v1/bundles",
                                 json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) as resp:
             data = await resp.json(content_type=None)
-        if "error" in data:
-            raise SendError(f"jito {method}: {data['error'].get('message', data['error'])}")
+        if not isinstance(data, dict) or "error" in data:
+            raise SendError(f"jito {method}: {(data or {}).get('error') if isinstance(data, dict) else 'bad reply'}")
         return data["result"]
 
     async def simulate(self, tx) -> None:
+        """Sends the signed transaction to the node: only after its intent is durable."""
         if not self.simulate_first:
             return
-        sim = await self.rpc.simulate_transaction.remote(bytes(tx))
+        sim = await self.rpc.simulate_transaction(bytes(tx))
+        if not isinstance(sim, dict):
+            raise SendError("simulation answered no result")
         if sim.get("err") is not None:
             raise SendError(f"simulation failed: {sim['err']}")
 
-    async def send(self, tx) -> str:
+    async def send(self, tx, endpoint: str | None = None) -> None:
         if self.use_jito:
             await self._jito("sendBundle", [[base64.b64encode(bytes(tx)).decode()], {"encoding": "base64"}])
-            return str(tx.signatures[0])
-        return await self.rpc.send_transaction.remote(bytes(tx), True)
+            return
+        await self.rpc.send_transaction(bytes(tx), True, endpoint)
 
-    async def confirm(self, signature: str, last_valid_block_height: int) -> tuple[str, object]:
-        """('confirmed'|'failed'|'expired'|'unresolved', err) by polling getSignatureStatuses."""
-        deadline = time.time() + self.confirm_timeout_s
-        while time.time() < deadline:
-            status = (await self.rpc.get_signature_statuses.remote([signature]))[0]
-            if status is not None and status.get("confirmationStatus") in ("confirmed", "finalized"):
-                return ("failed", status["err"]) if status.get("err") is not None else ("confirmed", None)
-            if status is None and await self.rpc.get_block_height.remote() > last_valid_block_height:
-                return "expired", None
-            await asyncio.sleep(CONFIRM_POLL_S)
-        return "unresolved", None
+    async def status(self, signature: str, endpoint: str | None) -> dict | None:
+        statuses = await self.rpc.get_signature_statuses([signature], endpoint)
+        st = statuses[0] if isinstance(statuses, list) and statuses else None
+        return st if isinstance(st, dict) else None
 
-    async def jupiter_swap_tx(self, input_mint: str, output_mint: str, amount: int, slippage_bps: int) -> tuple[VersionedTransaction, int, dict]:
-        """A signed swap transaction from the Jupiter API, its last valid block height, and the quote."""
+    async def block_height(self, endpoint: str | None) -> int:
+        return int(await self.rpc.get_block_height(endpoint))
+
+    async def transaction(self, signature: str) -> dict | None:
+        tx = await self.rpc.get_transaction(signature, "json")
+        return tx if isinstance(tx, dict) else None
+
+    async def jupiter_swap(self, input_mint: str, output_mint: str, amount: int, slippage_bps: int,
+                           priority_lamports: int) -> tuple[VersionedTransaction, int]:
+        """The UNSIGNED swap transaction from the Jupiter API and its last valid block height."""
         if not self.jupiter_url:
             raise SendError("no Jupiter URL configured (execution.jupiter_url)")
         session = await self._http()
@@ -108,17 +113,20 @@ class LiveSender:
             quote = await resp.json(content_type=None)
         async with session.post(f"{self.jupiter_url}/swap", json={
                 "userPublicKey": self.address, "quoteResponse": quote, "wrapAndUnwrapSol": True,
-                "dynamicComputeUnitLimit": True, "prioritizationFeeLamports": "auto"}) as resp:
+                "dynamicComputeUnitLimit": True, "prioritizationFeeLamports": int(priority_lamports)}) as resp:
             if resp.status != 200:
                 raise SendError(f"jupiter swap: HTTP {resp.status}")
             swap = await resp.json(content_type=None)
-        unsigned = VersionedTransaction.from_bytes(base64.b64decode(swap["swapTransaction"]))
-        signed = VersionedTransaction(unsigned.message, [self.keypair])
-        return signed, int(swap.get("lastValidBlockHeight", 0)), quote
+        try:
+            unsigned = VersionedTransaction.from_bytes(base64.b64decode(swap["swapTransaction"]))
+            last_valid = int(swap.get("lastValidBlockHeight") or 0)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SendError(f"jupiter swap: malformed answer ({type(exc).__name__})") from None
+        return unsigned, last_valid
+
+    def sign(self, message) -> VersionedTransaction:
+        return VersionedTransaction(message, [self.keypair])
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
-
-
-WSOL = P.WSOL_MINT

@@ -26,8 +26,14 @@ def system_config(tmp_path, **changes) -> Config:
 
 
 @contextmanager
-def running_system(cfg: Config, n_shards: int = 2, start_market: bool = True):
-    system = TradingSystem(cfg, n_shards)
+def running_system(cfg: Config, n_shards: int = 2, start_market: bool = True, live: bool = False):
+    """live=True: started as `launchray run --confirm-live` starts it (the Executor gets the live opt-in proof)."""
+    proof = None
+    if live:
+        from actors.commands.run import live_opt_in
+        proof = live_opt_in(cfg, True, {})
+        assert not isinstance(proof, str), proof
+    system = TradingSystem(cfg, n_shards, live_opt_in=proof)
     try:
         system.start(start_market=start_market)
         yield system

@@ -175,7 +175,7 @@ def test_live_mode_on_simnet_lands_real_trades_and_the_ledger_matches_balances(r
                         exits={"max_hold_s": 5.0}, orchestrator={"strategies": ["sniper"]})
     start_sol = 5 * LAMPORTS
     address = str(wallet.pubkey())
-    with running_system(cfg, n_shards=1, start_market=False) as system:
+    with running_system(cfg, n_shards=1, start_market=False, live=True) as system:
         ray.get(system.simnet.airdrop.remote(address, start_sol))
         ray.get(system.simnet.start_market.remote())
         run_for(system, 30)

@@ -27,10 +27,10 @@ MINT = "Mint1111111111111111111111111111111111111111"
 BOUGHT, SOLD = 1_000_000_000, 400_000_000
 
 
-def order(oid: str, side: Side, amount: int) -> list[Order]:
+def order(oid: str, side: Side, amount: int, strategy: str = "momentum") -> list[Order]:
     """Its records as the Executor writes them: intent, submitted, confirmed."""
     intent = Order(id=oid, mint=MINT, side=side, venue="pumpfun", amount=amount, limit=0, mode="paper",
-                   reason="momentum" if side is Side.BUY else "take_profit", created_at=100.0)
+                   reason=strategy if side is Side.BUY else "take_profit", created_at=100.0)
     submitted = transition(intent, OrderState.SUBMITTED, 100.5)
     return [intent, submitted, transition(submitted, OrderState.CONFIRMED, 101.0)]
 
@@ -96,9 +96,9 @@ def test_the_tracker_pushes_a_mint_when_its_position_opens_and_only_then(ray_ses
     recorder = HoldRecorder.options(name=names.MOMENTUM, **opts).remote()
     tracker = PositionTracker.options(name=names.POSITIONS, **opts).remote(cfg)
 
-    def book(oid: str, side: Side, lamports: int, tokens: int) -> tuple[Fill, Order]:
+    def book(oid: str, side: Side, lamports: int, tokens: int, strategy: str = "momentum") -> tuple[Fill, Order]:
         """The order's records and its fill in the ledger, as the Executor leaves them before on_fill."""
-        orders = order(oid, side, lamports if side is Side.BUY else tokens)
+        orders = order(oid, side, lamports if side is Side.BUY else tokens, strategy)
         done = fill(oid, side, lamports, tokens, 101.0)
         ray.get(ledger.record_batch.remote(orders=orders, fills=[done]))
         return done, orders[-1]
@@ -108,7 +108,7 @@ def test_the_tracker_pushes_a_mint_when_its_position_opens_and_only_then(ray_ses
         buy = book("buy-1", Side.BUY, 500_000_000, BOUGHT)
         assert ray.get(tracker.on_fill.remote(*buy))["opened"]
         assert ray.get(tracker.on_fill.remote(*buy))["duplicate"]                     # Ray's retry: no second push
-        more = book("buy-2", Side.BUY, 100_000_000, BOUGHT // 5)                      # adds to the position
+        more = book("buy-2", Side.BUY, 100_000_000, BOUGHT // 5, "sniper")   # adds to it (one buy per strategy)
         assert ray.get(tracker.on_fill.remote(*more))["opened"] is False
         assert ray.get(tracker.on_fill.remote(*book("sell-1", Side.SELL, 300_000_000, SOLD)))["opened"] is False
         deadline = time.time() + 10
