@@ -36,7 +36,9 @@ class StreamState(str, Enum):
 @dataclass(frozen=True, slots=True)
 class StreamHealth:
     state: StreamState
-    slots_behind: int               # chain slots since the stream last delivered (or connected, if later)
+    slots_behind: int               # chain slot - newest delivered slot (of the stale programs when stale);
+                                    # nothing delivered yet: since the first probe. Large in a quiet market too:
+                                    # `state` is the verdict, this is how far the stream's news is from the tip
     last_notification_slot: int     # newest slot the stream delivered, any program (0: none yet)
     chain_slot: int                 # the chain's slot at the last probe (0: not probed yet)
     reconnect: bool = False         # the stream should be given a new connection now
@@ -73,7 +75,7 @@ class StaleWatch:
             self.connection, self.baseline = connection, chain
             self.missed.clear()
         last = max(delivered.values(), default=0)
-        silent = max(0, chain - max(last, self.baseline)) if chain else 0
+        silent = max(0, chain - (last or self.baseline)) if chain else 0
         if not connected:
             return StreamHealth(StreamState.DISCONNECTED, silent, last, chain)
         if chain_slot is not None:
@@ -86,15 +88,15 @@ class StaleWatch:
                     and chain - max(seen, self.baseline) >= self.stale_after_slots):
                 self.stale[program] = seen
                 reconnect = True
-        if self.stale and chain - self.baseline >= self.stale_after_slots:
-            reconnect = True                  # stale for a whole connection: this one is as silent
+        if self.stale and chain - self.baseline >= max(self.stale_after_slots, self.grace_slots):
+            reconnect = True                  # stale for a whole connection (long enough to have come clean)
         if reconnect and self.reconnect_asked != self.connection:
             self.reconnect_asked = self.connection
         else:
             reconnect = False
         if not self.stale:
             return StreamHealth(StreamState.LIVE, silent, last, chain)
-        behind = max(chain - max(delivered.get(p, 0), self.baseline) for p in self.stale)
+        behind = max(chain - (delivered.get(p, 0) or self.baseline) for p in self.stale)
         return StreamHealth(StreamState.STALE, max(silent, behind), last, chain, reconnect)
 
     def _weigh(self, delivered: Mapping[str, int], activity: Mapping[str, int | None], chain: int) -> None:
