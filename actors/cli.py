@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "record": "actors.commands.record",
     "backtest": "actors.commands.backtest",
     "sweep": "actors.commands.sweep",
+    "drill": "actors.commands.drill",
 }
 
 

@@ -284,3 +284,48 @@ def format_table(v: Verdict) -> str:
             out.append(f"  {r.name}: {note}")
     out.append("VERDICT: " + ("PASS" if v.passed else "FAIL"))
     return "\n".join(out)
+
+
+# --- the phases ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpec:
+    name: str
+    seconds: float
+    faults: Mapping[str, object] = field(default_factory=dict)   # POST /admin/faults body for the phase
+    action: str = ""            # "" | "fill_disk" | "kill_actors" | "sigkill_restart"
+    critical: bool = False      # the run may rightly stop itself (a critical error) during this phase
+
+
+def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeout_s: float,
+         max_hold_s: float, seed: int = 7) -> tuple[PhaseSpec, ...]:
+    """The drill's phases, each fault on its own and then all together, scaled to take about `minutes`.
+
+    The late-landing delay is past the client's confirm timeout but inside the blockhash's 150 blocks, so the
+    transactions do land (late); timeouts hang longer than the RPC client waits. The last phase has no fault:
+    time for the exits the faults delayed (a position is judged stuck only past max hold + grace)."""
+    late_slots = min(140, int(confirm_timeout_s * 1000 / slot_ms) + 10)
+    hang_s = max(2.0, rpc_timeout_s * 2)
+    faulted = [
+        ("baseline", {}, ""),
+        ("429 storm", {"http_429_rate": 0.5}, ""),
+        ("timeouts", {"timeout_rate": 0.3, "timeout_s": hang_s}, ""),
+        ("null getTransaction after confirm", {"null_transaction_after_confirm_s": 20.0}, ""),
+        ("late landing", {"land_delay_slots": late_slots}, ""),
+        ("dropped transactions", {"drop_transactions": 0.5}, ""),
+        ("ws drops + malformed notifications", {"ws_disconnect_now": True, "ws_disconnect_rate": 0.02,
+                                                "malformed_notifications": 0.2}, ""),
+        ("tampered jupiter tx", {"jupiter_tamper": 1.0}, ""),
+        ("ledger disk full", {}, "fill_disk"),
+        ("actors killed mid-trade", {}, "kill_actors"),
+        ("sigkill + restart", {}, "sigkill_restart"),
+        ("all together", {"http_429_rate": 0.2, "timeout_rate": 0.1, "timeout_s": hang_s,
+                          "null_transaction_after_confirm_s": 10.0, "land_delay_slots": 20,
+                          "drop_transactions": 0.2, "ws_disconnect_rate": 0.01, "malformed_notifications": 0.1,
+                          "jupiter_tamper": 0.3}, ""),
+    ]
+    base = max(8.0, minutes * 60.0 / (len(faulted) + 1))
+    specs = [PhaseSpec(name, base, {**faults, "seed": seed} if faults else {}, action,
+                       critical=action == "fill_disk") for name, faults, action in faulted]
+    specs.append(PhaseSpec("recovery", max(base, min(max_hold_s, 60.0) + 10.0)))
+    return tuple(specs)
