@@ -183,7 +183,7 @@ class HealthWatch:
             obs.append(hl.RpcAllFailing(len(endpoints), type(err).__name__ if err is not None else ""))
 
     def _ledger(self, obs: list) -> None:
-        if names.LEDGER not in self.handles:
+        if self.replay or names.LEDGER not in self.handles:     # a replay's ledger runs on simulated time
             return
         probe = self.ledger_probe
         limit = self.cfg.errors.ledger_slow_ms
@@ -296,6 +296,7 @@ class HealthWatch:
         out = hl.view(self.assessment)
         out["summary"] = self.assessment.summary
         out["problems"] = dict(self.problems)
+        out["checks"] = self.checks
         out["wallet"] = {"source": "chain" if self.live else "paper", "address": self.wallet if self.live else "",
                          "balance_lamports": self.balance, "capital_lamports": self.capital,
                          "read_at": self.balance_at or None}

@@ -133,9 +133,15 @@ def disconnected_alert(endpoint: str, detail: str, now: float) -> Alert:
 
 
 def exception_alert(where: str, exc: BaseException | str, now: float) -> Alert:
-    kind = type(exc).__name__ if isinstance(exc, BaseException) else "Exception"
+    """`exc` an exception, or its text as reported from another process ("TypeName: message")."""
+    if isinstance(exc, BaseException):
+        kind, error = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+    else:
+        head = str(exc).split(":", 1)[0]
+        kind = head if head.isidentifier() else "Exception"
+        error = str(exc) if kind != "Exception" else f"Exception: {exc}"
     return Alert(AlertKind.UNHANDLED_EXCEPTION, f"Unhandled {kind} in {where}",
-                 (("where", where), ("error", f"{kind}: {exc}")), f"exception:{where}:{kind}", now)
+                 (("where", where), ("error", error)), f"exception:{where}:{kind}", now)
 
 
 def level_alert(level: str, reasons: Sequence[tuple[str, str]], action: str, now: float) -> Alert:
