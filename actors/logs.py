@@ -2,9 +2,14 @@
 with every record scrubbed of anything that looks like a secret before any handler writes it.
 
 Routing: records from `launchray.trades` go to trades.jsonl and from `launchray.signals` to signals.jsonl;
-every record at ERROR or above also goes to errors.jsonl; everything else (and errors, for context) to
+every record at WARNING or above also goes to errors.jsonl; everything else (and errors, for context) to
 system.jsonl. Retention is by file age (mtime), checked at start-up and at every daily rollover, so days on
 which the process was down do not stretch it.
+
+Many processes (every actor) append to the same four files. The first of them to write after midnight renames
+the day's file (under a lock beside it); the others find it renamed and only reopen: a rollover never deletes
+or overwrites a rotated file (the stock TimedRotatingFileHandler removes an existing `<file>.<day>` before
+renaming, so the second process to roll over deleted the day the first had just rotated).
 
 Use `log_event(TRADES, "fill", order_id=..., lamports=...)` for structured fields; plain `logging` calls work too
 (their `extra=` keys become JSON fields).
@@ -12,11 +17,13 @@ Use `log_event(TRADES, "fill", order_id=..., lamports=...)` for structured field
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
@@ -120,13 +127,20 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 class RetentionFileHandler(TimedRotatingFileHandler):
-    """Daily rotation at UTC midnight; rotated files older than `retention_days` (by mtime) are deleted."""
+    """Daily rotation at UTC midnight, safe with many writer processes; rotated files older than
+    `retention_days` (by mtime) are deleted. `clock`: the time source (tests simulate a midnight with it)."""
 
-    def __init__(self, path: str | os.PathLike, retention_days: int):
+    def __init__(self, path: str | os.PathLike, retention_days: int, clock: Callable[[], float] = time.time):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # backupCount=0: the base class would prune by count, we prune by age in sweep().
         super().__init__(path, when="midnight", backupCount=0, encoding="utf-8", delay=True, utc=True)
         self.retention_days = retention_days
+        self.clock = clock
+        try:   # an existing file rolls over at the midnight after its last write (a restart after midnight)
+            since = os.stat(self.baseFilename).st_mtime
+        except OSError:
+            since = clock()
+        self.rolloverAt = self.computeRollover(int(since))
 
     def rotated_files(self) -> list[Path]:
         base = Path(self.baseFilename)
@@ -136,20 +150,57 @@ class RetentionFileHandler(TimedRotatingFileHandler):
 
     def sweep(self, now: float | None = None) -> list[Path]:
         """Delete rotated files past retention; returns what was deleted."""
-        horizon = (time.time() if now is None else now) - self.retention_days * 86400
+        horizon = (self.clock() if now is None else now) - self.retention_days * 86400
         deleted = []
         for p in self.rotated_files():
             try:
                 if p.stat().st_mtime < horizon:
                     p.unlink()
                     deleted.append(p)
-            except FileNotFoundError:
+            except FileNotFoundError:     # another process swept it first
                 pass
         return deleted
 
+    def shouldRollover(self, record) -> bool:
+        return self.clock() >= self.rolloverAt
+
     def doRollover(self) -> None:
-        super().doRollover()
-        self.sweep()
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        now = self.clock()
+        held = self.rotation_filename(
+            self.baseFilename + "." + time.strftime(self.suffix, time.gmtime(self.rolloverAt - self.interval)))
+        with self._rotation_lock():
+            self._rotate_once(held, now)
+        self.rolloverAt = self.computeRollover(int(now))
+        while self.rolloverAt <= now:
+            self.rolloverAt += self.interval
+        self.sweep(now)
+
+    def _rotate_once(self, dated: str, now: float) -> None:
+        """Rename the file to `dated` unless another process has already rotated it (the day's file exists)
+        or the file holds today's records (this process slept through more than one midnight: the day it
+        last knew of is not what the file holds now)."""
+        base = self.baseFilename
+        if os.path.exists(dated) or not os.path.isfile(base):
+            return
+        if now - self.rolloverAt >= self.interval:
+            today = self.computeRollover(int(now)) - self.interval
+            if os.stat(base).st_mtime >= today:
+                return
+        os.rename(base, dated)
+
+    @contextmanager
+    def _rotation_lock(self):
+        """One rollover at a time across processes (an advisory lock on a file beside the log)."""
+        base = Path(self.baseFilename)
+        with open(base.parent / f".{base.name}.rotate-lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class _Route(logging.Filter):
@@ -159,7 +210,7 @@ class _Route(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.category == "errors":
-            return record.levelno >= logging.ERROR
+            return record.levelno >= logging.WARNING
         trades, signals = _under(record.name, TRADES), _under(record.name, SIGNALS)
         if self.category == "trades":
             return trades
