@@ -7,6 +7,14 @@ batches; events go to AnalyzerShard actors routed by a stable hash of the mint, 
 Orchestrator (the sniper path), and completion/migration to the PositionTracker (emergency exits). Routing is
 pipelines/stages.route, the function the backtester runs.
 
+Nothing a provider sends can stop the stream: every notification, subscribe reply, signature page and
+transaction is checked at the edge (pipelines/stream_input.py) before the dedupe or the cursors see it, a bad one
+counted in launchray_decode_errors{source}, logged once per kind and skipped. Every long-running loop here is
+supervised (actors/supervised.py: logged, counted in launchray_task_restarts{task}, restarted with backoff). The
+stream's health (live / stale / disconnected, pipelines/stream_health.py) is probed every chain.stale_probe_s
+through the RpcPool and shown in status()["stream"] and launchray_stream_stale; a stale stream gets a new
+connection.
+
 Replay mode (chain.source = "replay"): no WebSocket; the replay driver (actors/replay.py) hands each slot's
 decoded events to `replay_batch`, which makes the same calls but awaits each one, so the batch has gone all the
 way through the system when it returns.
@@ -157,8 +165,7 @@ class Ingest:
         self.recorder = self._open_recorder()
         # Every long-running loop is supervised (actors/supervised.py): one that ends or raises is logged,
         # counted (launchray_task_restarts{task}) and started again; none dies silently.
-        running = lambda: self._running    # noqa: E731
-        watched = lambda name, factory: supervise(name, factory, running=running, restarts=self.restarts)  # noqa
+        watched = self._supervised
         self._tasks = []
         if self.ws_urls:
             self._tasks += [watched("ingest.stream", self.stream.run),
@@ -171,6 +178,9 @@ class Ingest:
             self._tasks.append(watched("ingest.record", self._record_loop))
         self._tasks += [watched(f"ingest.shard_sender_{i}", functools.partial(self._shard_sender, i))
                         for i in range(n_shards)]
+
+    def _supervised(self, name: str, factory) -> asyncio.Task:
+        return supervise(name, factory, running=lambda: self._running, restarts=self.restarts)
 
     # --- recording (run --record DIR) --------------------------------------------------------------------------
     def _open_recorder(self):
@@ -318,8 +328,9 @@ class Ingest:
                                           delivered=self.stream.delivered(), chain_slot=chain_slot,
                                           activity=activity)
         if health.state is StreamState.STALE and (self.health is None or self.health.state is not StreamState.STALE):
-            log.error("ingest: log stream stale: the chain has transactions of a watched program it did not "
-                      "deliver (%d slots behind, chain slot %d)", health.slots_behind, health.chain_slot)
+            # a warning: the alert is raised from status()["stream"] (one alert, not one per log line)
+            log.warning("ingest: log stream stale: the chain has transactions of a watched program it did not "
+                        "deliver (%d slots behind, chain slot %d)", health.slots_behind, health.chain_slot)
         self.health = health
         metrics().stream_stale.set(1.0 if health.state is StreamState.STALE else 0.0)
         if health.reconnect:
@@ -328,8 +339,8 @@ class Ingest:
         return health.as_status()
 
     async def _read_chain_activity(self) -> tuple[int | None, dict[str, int | None]]:
-        pool = self.peers(names.RPC_POOL)
         try:
+            pool = self.peers(names.RPC_POOL)
             chain_slot = await pool.get_slot.remote()
         except Exception as exc:          # no verdict without the chain's slot; the RpcPool has its own health
             log.debug("ingest: stream health: getSlot failed: %s", type(exc).__name__)

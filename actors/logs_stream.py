@@ -9,6 +9,13 @@ transaction (its event-CPI inner instructions carry the events), retried while i
 commitment. Every signature is taken once (the core's dedupe), so nothing is detected twice and nothing is
 lost across a reconnect.
 
+Every input is checked at the edge before it is trusted (pipelines/stream_input.py): a frame over 1 MiB (aiohttp
+closes the socket: counted, reconnected, the gap backfilled), a binary frame, garbage or too deeply nested JSON, a
+notification of the wrong shape or for an unknown subscription, a bad subscribe reply, a wrong signature page or
+transaction. Each is counted (`rejects`, and launchray_decode_errors{source} through `on_decode_error`), logged
+once per kind and skipped; only a broken subscribe or frame costs the connection. The check comes before the
+core's accept, so a bad message never marks a signature seen or moves a cursor.
+
 The decisions (accept a notification, the gap plans, dedupe, counters) are the `core`'s (actors/ingest.py
 IngestCore, over pipelines/ingest.py); this class does the sockets. What it produces goes to two callbacks:
   on_logs(signature, slot, logs, recv_ts)   an accepted notification, to decode (in batches, or at once)
