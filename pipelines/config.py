@@ -7,6 +7,7 @@ An unknown or invalid key is rejected with a message naming the key and the file
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -83,7 +84,9 @@ class RpcConfig(_Section):
 
 class RayConfig(_Section):
     address: str = ""  # "" = start a local Ray; "auto" = attach to a running cluster
-    namespace: str = "launchray"
+    # The Ray namespace every actor of a run lives in and every attaching tool looks in; "" = launchray-<profile>
+    # (namespace_for), so each profile runs apart: a paper run never attaches to a live system's actors.
+    namespace: str = Field("", max_length=100, pattern=r"^[A-Za-z0-9_.-]*$")
     shards: int = Field(0, ge=0)  # 0 = one per CPU Ray sees
     include_dashboard: bool = True
     # nice increment of the background actors (analyzer shards, momentum, control plane, supervisor), so the
@@ -345,6 +348,20 @@ class Config(_Section):
     recording: RecordingConfig = RecordingConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _namespace_of_the_profile(cls, data):
+        """ray.namespace unset or "": the profile's own (namespace_for)."""
+        if not isinstance(data, dict):
+            return data
+        ray = data.get("ray")
+        if isinstance(ray, RayConfig):
+            if not ray.namespace:
+                data = {**data, "ray": ray.model_copy(update={"namespace": namespace_for(data.get("profile"))})}
+        elif ray is None or (isinstance(ray, dict) and not ray.get("namespace")):
+            data = {**data, "ray": {**(ray or {}), "namespace": namespace_for(data.get("profile"))}}
+        return data
+
     @model_validator(mode="after")
     def _rpc_needs_urls(self):
         if self.chain.source == "rpc" and not self.chain.rpc_http:
@@ -418,6 +435,12 @@ def _describe(exc: ValidationError, source: str) -> str:
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         lines.append(f"{source}: {key}: {msg}")
     return "\n".join(lines)
+
+
+def namespace_for(profile) -> str:
+    """The Ray namespace of a profile: `launchray-<profile>` (characters Ray and shells take; "sim" if unnamed)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", profile if isinstance(profile, str) and profile else "sim")
+    return f"launchray-{name.strip('-') or 'sim'}"[:100]
 
 
 def load_config(profile: str | Path = "sim", env: dict[str, str] | None = None,

@@ -87,7 +87,7 @@ def test_docs_local_provider_example_is_valid(schema):
 def test_docs_cover_job_submit_and_notebook_attach():
     text = (ROOT / "docs" / "cluster.md").read_text()
     assert "ray job submit" in text
-    assert 'ray.init(address="auto", namespace="launchray")' in text
+    assert 'ray.init(address="auto", namespace="launchray-live")' in text      # the live profile's namespace
     assert "auth_token" in text and "RAY_AUTH_TOKEN_PATH" in text
 
 
