@@ -5,6 +5,7 @@ connection, and the launches it missed come back through the backfill (RpcPool -
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from actors import names
 from actors.analyzer import AnalyzerShard
 from actors.ingest import Ingest
 from actors.ledger import LedgerActor
+from actors.orchestrator import Orchestrator
 from actors.rpc_pool import RpcPool
 from pipelines.chain import programs as P
 from pipelines.config import config_with, load_config
@@ -38,14 +40,15 @@ async def test_a_silent_stream_is_stale_reconnected_and_its_gap_recovered(ray_se
 
     ns = f"ingest-health-{uuid.uuid4().hex[:8]}"
     cfg = config_with(load_config("sim", env={}), {
-        "ray": {"namespace": ns}, "chain": {"programs": [P.PUMP], "stale_after_slots": 10, "stale_probe_s": 0.1},
+        "ray": {"namespace": ns, "realtime_priority": 0}, "orchestrator": {"strategies": ["momentum"]}, "chain": {"programs": [P.PUMP], "stale_after_slots": 10, "stale_probe_s": 0.1},
         "rpc": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "timeout_s": 2.0},
         "logging": {"dir": str(tmp_path / "logs")}, "telemetry": {"trace_file": str(tmp_path / "traces.jsonl")}})
     async with HostileProvider(script, upstream=sn.http_url) as provider:
         ledger = LedgerActor.options(name=names.LEDGER, namespace=ns).remote(str(tmp_path / "ledger.sqlite"))
         pool = RpcPool.options(name=names.RPC_POOL, namespace=ns).remote([provider.http_url], cfg.rpc)
         shard = AnalyzerShard.options(name=names.shard_name(0), namespace=ns).remote(cfg, 0, 1)
-        for actor in (pool, ledger, shard):
+        orchestrator = Orchestrator.options(name=names.ORCHESTRATOR, namespace=ns).remote(cfg)   # takes launches
+        for actor in (pool, ledger, shard, orchestrator):
             await actor.ping.remote()
         ingest = Ingest.options(name=names.INGEST, namespace=ns).remote(cfg, [provider.ws_url], 1)
         try:
@@ -62,9 +65,15 @@ async def test_a_silent_stream_is_stale_reconnected_and_its_gap_recovered(ray_se
                         and any(s["stream"]["state"] == "stale" for s in seen)):
                     break
                 await asyncio.sleep(0.1)
+            # raw notifications fed without a socket (recordings, benchmarks) are checked the same way
+            fed = launch(sn.bank)
+            events = await ingest.ingest_notifications.remote(
+                [{"garbage": 1}, 5, json.loads(notification(1, fed.signature, fed.slot, [1, 2, 3])),
+                 json.loads(of(fed))])
+            after_feed = await ingest.status.remote()
             samples = await ingest.metrics_snapshot.remote()
         finally:
-            for actor in (ingest, shard, pool, ledger):
+            for actor in (ingest, orchestrator, shard, pool, ledger):
                 ray.kill(actor)
     assert all(set(s["stream"]) == STREAM_KEYS for s in seen)
     states = [s["stream"]["state"] for s in seen]
@@ -76,5 +85,7 @@ async def test_a_silent_stream_is_stale_reconnected_and_its_gap_recovered(ray_se
     assert seen[-1]["launches_seen"] == 7                     # the two it was sent + the five the backfill found
     assert seen[-1]["rejects"] == {"ws_shape": 1}
     assert [s.value for s in samples if s.name == "launchray_stream_stale"] in ([0.0], [1.0])   # the gauge is out
+    assert events == 1 and after_feed["launches_seen"] == 8                # the create's launch event; 3 rejected
+    assert after_feed["rejected"] == seen[-1]["rejected"] + 3
     assert sum(s.value for s in samples if s.name == "launchray_decode_errors"
-               and dict(s.labels)["source"] == "ws_shape") == 1
+               and dict(s.labels)["source"] == "ws_shape") == 1 + 3      # the stream's one, the feed's three
