@@ -240,7 +240,15 @@ class LogsStream:
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        """A background read that raised is reported, not left for the garbage collector to mention."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("stream background read failed: %s", type(exc).__name__)
+            self.on_decode_error("stream_task")
 
     async def fetch(self, sig: str, slot: int | None, recv: float) -> None:
         """Logs were cut off: the events come from the whole transaction. A notification can arrive before the
