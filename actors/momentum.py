@@ -90,7 +90,8 @@ class MomentumEngine:
         return [{"mint": m, "score": round(s, 4), "symbol": f.symbol, "price": f.price,
                  "curve_progress": round(f.curve_progress, 4), "unique_buyers": f.unique_buyers,
                  "rug_probability": round(f.rug_probability, 3), "safe": f.safety.safe, "warm": f.warm,
-                 "reasons": list(f.safety.reasons)} for m, (s, f) in ranked]
+                 # not warm: no entry until the shard has watched it for analysis.warmup_s (a restart's gap)
+                 "reasons": list(f.safety.reasons) + ([] if f.warm else ["warming_up"])} for m, (s, f) in ranked]
 
     def score_features(self, features: TokenFeatures) -> dict:
         """Score one token's fresh features with the current model (manual targeting), without ranking them."""

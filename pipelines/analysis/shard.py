@@ -17,13 +17,10 @@
 - `evict(now)` drops dead tokens (idle past `evict_after_idle_s`, or rugged). A rugged mint is remembered
   (bounded) so that a later trade does not resurrect it as a fresh, clean-looking token.
 - `snapshot()` / `restore()` carry everything across an actor restart as plain primitives and bytes.
-- Warm-up (TokenFeatures.warm, AnalysisConfig.warmup_s): a token whose history has a gap is not warm until the
-  shard has watched it for warmup_s without a break: restored from a snapshot (what happened while the shard
-  was down is missing; the clock starts at the shard's first batch after the restore), first seen mid-life (a
-  trade before any launch), or launched while nobody watched (its launch learned late, from a backfill: more
-  than late_launch_slots behind the newest slot this shard has seen). Such a token's windows hold a burst of
-  backfilled trades at one `now` or nothing at all: its score would be noise. A token seen from its launch is
-  warm at once.
+- Warm-up (TokenFeatures.warm, AnalysisConfig.warmup_s): a token with a gap in its history (restored: the watch
+  restarts at the first batch after the restore; first seen mid-life; or its launch learned late, more than
+  late_launch_slots behind the newest slot: slot_watch.py) is not warm until watched warmup_s without a break:
+  its windows hold a backfill's burst at one `now`, or nothing. A token seen from its launch is warm at once.
 """
 from __future__ import annotations
 
@@ -42,6 +39,7 @@ from pipelines.messages import TokenFeatures
 from pipelines.wire import rebuilder
 
 from .routing import event_mint
+from .slot_watch import SlotWatch
 from .layout import CURVE_VENUES, LAST_ACTIVE, MAX_KEY_LEN, VSOL, VTOK, AnalysisParams
 from .records import from_record, to_record
 from .token_state import TokenState
@@ -53,9 +51,7 @@ RUGGED_MEMORY = 4096
 MINT_RETRY_FIRST_S, MINT_RETRY_MAX_S = 0.5, 30.0      # a mint read that found no account: wait, doubling to the cap
 _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ, T_SLOT = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq", "slot"))
-MAX_SLOT = 1 << 62
-MAX_SLOT_JUMP = 1_000_000      # the newest slot never jumps further at once (a hostile slot would make every later
-                               # launch "late")
+
 _trade_values = attrgetter(*_TRADE_FIELDS)
 _make_trade = rebuilder(Trade)   # a Trade from its field values, as the wire rebuilds one
 _event_key = "{}|trade|{}".format          # a trade's event key, as event_digest formats it (column by column)
@@ -76,7 +72,7 @@ class ShardCore:
         self._mint_retry: dict[str, tuple[int, float]] = {}    # mint -> (reads that found no account, due again at)
         self.counters = {"events": 0, "skipped": 0, "bad": 0, "duplicates": 0,
                          "evicted_idle": 0, "evicted_rugged": 0, "evicted_cap": 0, "late_launches": 0}
-        self.max_slot = 0               # the newest slot seen (a launch far behind it was learned late)
+        self.slots = SlotWatch()        # the newest slot seen (a launch far behind it was learned late)
         self._restored = False          # restored states wait for the first batch's `now` to start their warm-up
 
     def load_kernel(self) -> bool:
@@ -179,12 +175,11 @@ class ShardCore:
                 self.tokens.pop(mint, None)
             raise
         slot = ev.slot
-        if type(slot) is int and 0 <= slot < MAX_SLOT:
-            if created and type(ev) is Launch and slot + self.params.late_launch_slots < self.max_slot:
-                st.since = now                  # launched while nobody watched: its history has a gap
-                self.counters["late_launches"] += 1
-            if slot > self.max_slot and (not self.max_slot or slot - self.max_slot <= MAX_SLOT_JUMP):
-                self.max_slot = slot
+        if created and type(ev) is Launch and type(slot) is int and \
+                self.slots.late(slot, self.params.late_launch_slots):
+            st.since = now                      # launched while nobody watched: its history has a gap
+            self.counters["late_launches"] += 1
+        self.slots.see(slot, now)
         if changed:
             touched[mint] = st
             self.tokens.move_to_end(mint)
@@ -211,10 +206,7 @@ class ShardCore:
         if self._restored:
             self._resume(now)
         try:
-            newest = max(cols[T_SLOT])
-            if type(newest) is int and self.max_slot < newest < MAX_SLOT and (
-                    not self.max_slot or newest - self.max_slot <= MAX_SLOT_JUMP):
-                self.max_slot = newest
+            self.slots.see(max(cols[T_SLOT]), now)
         except (TypeError, ValueError):    # a slot of another type: the rows are checked one by one anyway
             pass
         touched: dict[str, TokenState] = {}
@@ -446,6 +438,10 @@ class ShardCore:
         if len(self._rugged) > RUGGED_MEMORY:
             self._rugged.popitem(last=False)
 
+    @property
+    def max_slot(self) -> int:
+        return self.slots.newest
+
     def stats(self) -> dict:
         n = len(self.tokens)
         sample = [st for _, st in zip(range(64), reversed(self.tokens.values()))]
@@ -463,7 +459,7 @@ class ShardCore:
             "seen": list(self._seen),
             "rugged": list(self._rugged),
             "counters": dict(self.counters),
-            "max_slot": self.max_slot,
+            **self.slots.snapshot(),
         }
 
     def restore(self, snap: dict) -> None:
@@ -484,8 +480,6 @@ class ShardCore:
             seen = OrderedDict((int(d), None) for d in snap.get("seen", ()) if version == SNAPSHOT_VERSION)
             rugged = OrderedDict((str(m), None) for m in snap.get("rugged", ()))
             counters = {k: int(v) for k, v in snap.get("counters", {}).items() if k in self.counters}
-            max_slot = snap.get("max_slot", 0)
-            max_slot = max_slot if type(max_slot) is int and 0 <= max_slot < MAX_SLOT else 0
         except ValueError:
             raise
         except Exception as exc:
@@ -493,12 +487,14 @@ class ShardCore:
         self.tokens, self._seen, self._rugged = tokens, seen, rugged
         self._mint_retry = {}
         self.counters.update(counters)
-        self._restored = bool(tokens)       # every restored state has a gap (records.py): see _resume
-        self.max_slot = max(self.max_slot, max_slot)   # a backfilled launch older than the snapshot is late
+        self._restored = True               # every restored state has a gap (records.py): see _resume
+        self.slots.restore(snap)         # where the chain was: a launch made while the shard was down is late
 
     def _resume(self, now: float) -> None:
-        """The first batch after a restore: the restored states' unbroken watch starts now."""
+        """The first batch after a restore: the restored states' unbroken watch starts now, and the chain has
+        moved on by the time the shard was down (SlotWatch.resume)."""
         self._restored = False
+        self.slots.resume(now)
         for st in self.tokens.values():
             if st.since == math.inf:
                 st.since = now

@@ -150,3 +150,30 @@ def test_the_compiled_and_python_paths_agree_on_warm():
     events = [c.launch(), *run_buys(c, 20, 17)]
     fast, slow = ShardCore(CFG.analysis), ShardCore(CFG.analysis.model_copy(update={"compiled_trades": False}))
     assert [f.warm for f in fast.ingest(events, 1.0)] == [f.warm for f in slow.ingest(events, 1.0)] == [True]
+
+
+def test_after_a_restart_the_gap_s_launches_are_late_even_before_any_live_event():
+    # SIGKILL at t=100 (the last checkpoint: newest slot 20,000), restart 20 s later: the backfill of the gap comes
+    # first. At the default 2 slots/s (nothing learned yet) the chain is at >= 20,040 by now.
+    shard = ShardCore(CFG.analysis)
+    shard.ingest([Curve(slot=20_000).launch()], 100.0)
+    restored = ShardCore(CFG.analysis)
+    restored.restore(pickle.loads(pickle.dumps(shard.snapshot())))
+    made_while_down = Curve(slot=20_020)
+    out = restored.ingest([made_while_down.launch(), *run_buys(made_while_down, 40, 21)], 120.0)
+    assert restored.max_slot == 20_040
+    f = next(x for x in out if x.mint == made_while_down.mint)
+    assert not f.warm and would_buy(f, 120.0) and opportunities([f], 120.0) == []
+    [g] = restored.ingest([Curve(slot=20_031).launch()], 120.1)     # within 10 slots of the estimate: live
+    assert g.warm
+
+
+def test_the_slot_rate_is_learned_and_kept_across_a_restart():
+    shard = ShardCore(CFG.analysis)
+    for i in range(11):                                  # 2.5 slots/s over 100 s (mainnet's pace)
+        shard.ingest([Curve(slot=1_000 + 25 * i).launch()], 10.0 * i)
+    assert shard.snapshot()["slots_per_s"] == 2.5
+    restored = ShardCore(CFG.analysis)
+    restored.restore(shard.snapshot())
+    restored.ingest([Curve(slot=1_250).launch()], 140.0)   # 40 s down: the chain is 100 slots further
+    assert restored.max_slot == 1_350
