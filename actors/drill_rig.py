@@ -207,10 +207,14 @@ class RunProcess:
         return "clean" if code == 0 else f"exit {code}: {_tail(self.log)}"
 
     def ray_address(self) -> str:
-        files = sorted((Path(self.env["RAY_TMPDIR"])).rglob("ray_current_cluster"), key=lambda p: p.stat().st_mtime)
-        if not files:
-            raise RigError("the run's Ray address file was not found")
-        return files[-1].read_text().strip()
+        """host:port of the GCS of the run's Ray (the newest session under its RAY_TMPDIR)."""
+        sessions = sorted(Path(self.env["RAY_TMPDIR"]).glob("ray/session_2*"), key=lambda p: p.stat().st_mtime)
+        for session in reversed(sessions):
+            for f in session.glob("gcs_server_port_*"):
+                port = f.read_text().strip()
+                if port.isdigit():
+                    return f"127.0.0.1:{port}"
+        raise RigError("the run's Ray (its GCS port file) was not found")
 
 
 class LedgerDisk:

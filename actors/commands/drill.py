@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -29,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="", metavar="PATH", help="also write the verdict as JSON to PATH")
     p.add_argument("--seed", type=int, default=None, help="simnet seed (default: the profile's)")
     p.add_argument("--shards", type=int, default=1, help="analyzer shards of the drilled run (default 1)")
+    p.add_argument("--phases", default="", metavar="WORDS",
+                   help="only the phases whose names contain one of these comma-separated words (e.g. "
+                        "'sigkill,disk'); default: all")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,9 +51,19 @@ def main(args: argparse.Namespace) -> int:
     phases = plan(args.minutes, slot_ms=cfg.simnet.slot_ms / cfg.simnet.speed,
                   confirm_timeout_s=cfg.execution.confirm_timeout_s, rpc_timeout_s=cfg.rpc.timeout_s,
                   max_hold_s=max_hold, seed=seed)
+    if args.phases:
+        words = [w.strip().lower() for w in args.phases.split(",") if w.strip()]
+        phases = tuple(p for p in phases if any(w in p.name for w in words))
+        if not phases:
+            print(f"launchray drill: no phase matches {args.phases!r}")
+            return 2
     workdir = Path(tempfile.mkdtemp(prefix="lrd-", dir="/tmp"))     # short: Ray's socket paths live under it
     print(f"launchray drill: profile {args.profile}, {len(phases)} phases, work dir {workdir}", flush=True)
     drill = Drill(args, cfg, workdir, phases, max_hold, seed)
+
+    def interrupted(*_):
+        raise KeyboardInterrupt      # SIGTERM too: unwind through cleanup (simnet, the run, the mount)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         return drill.run()
     finally:
@@ -92,6 +106,9 @@ class Drill:
             env["LAUNCHRAY__" + key] = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
         env["RAY_TMPDIR"] = str(self.workdir / "r")
         env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # the run's Ray is the drill's own, on loopback: no shared ~/.ray/auth_token, which other Rays on the
+        # machine may rewrite, between it and the drill attaching to kill actors
+        env["RAY_AUTH_MODE"] = "disabled"
         return env
 
     # --- the drill --------------------------------------------------------------------------------------------
@@ -202,6 +219,7 @@ class Drill:
         notes = []
         ns = self.run_proc.env["LAUNCHRAY__RAY__NAMESPACE"].strip('"')
         os.environ["RAY_TMPDIR"] = self.run_proc.env["RAY_TMPDIR"]
+        os.environ["RAY_AUTH_MODE"] = "disabled"
         ray.init(address=self.run_proc.ray_address(), namespace=ns, log_to_driver=False, configure_logging=False)
         try:
             step = max(2.0, (deadline - time.time()) / 5)

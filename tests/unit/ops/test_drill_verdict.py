@@ -109,3 +109,21 @@ def test_stolen_lamports_and_a_run_exit_in_a_harmless_phase_fail_but_an_exit_aft
     assert v.unexpected_exits == ("baseline: exit 1: boom",) and v.stolen_lamports == 10_000_000
     assert v.totals["unexpected_exits"] == 1 and not v.passed
     assert v.to_dict()["totals"]["stolen_lamports"] == 10_000_000
+
+
+def test_the_plan_runs_every_fault_alone_then_together_and_scales_with_minutes():
+    from pipelines.drill import plan
+    specs = plan(5, slot_ms=400, confirm_timeout_s=30, rpc_timeout_s=5, max_hold_s=20, seed=3)
+    names = [s.name for s in specs]
+    assert names[0] == "baseline" and names[-2:] == ["all together", "recovery"] and len(names) == 13
+    by = {s.name: s for s in specs}
+    # late landing: past the 30 s confirm timeout (75 slots of 400 ms) but inside the blockhash's 150 blocks
+    assert by["late landing"].faults["land_delay_slots"] == 85
+    assert by["timeouts"].faults["timeout_s"] == 10.0 and by["timeouts"].faults["seed"] == 3
+    assert [s.action for s in specs if s.action] == ["fill_disk", "kill_actors", "sigkill_restart"]
+    assert [s.name for s in specs if s.critical] == ["ledger disk full"]
+    assert all(s.seconds == 300 / 13 for s in specs[:-1])
+    assert specs[-1].seconds == 30.0                                        # recovery: max hold + 10 s
+    short = plan(0.1, slot_ms=40, confirm_timeout_s=30, rpc_timeout_s=5, max_hold_s=20)
+    assert short[0].seconds == 8.0                                          # never shorter than 8 s
+    assert short[4].faults["land_delay_slots"] == 140                       # capped below the blockhash's life
