@@ -219,7 +219,8 @@ class Assessment:
         """One line: the level and its reasons (the progress line, `launchray run`'s exit message)."""
         if not self.reasons:
             return self.level.label
-        return f"{self.level.label}: " + "; ".join(r.detail for r in self.reasons)
+        escalated = {c for c, to in ESCALATES.items() if any(r.cause is to for r in self.reasons)}
+        return f"{self.level.label}: " + "; ".join(r.detail for r in self.reasons if r.cause not in escalated)
 
 
 def step(state: HealthState, now: float, observations: Iterable[Observation], policy: Policy,

@@ -94,6 +94,8 @@ def test_rpc_failing_past_its_limit_escalates_to_critical():
     crit = out[3].reasons[0]
     assert crit.cause is Cause.RPC_DOWN_TOO_LONG and crit.detail.endswith("for 30 s")
     assert crit.detail.startswith("all 2 RPC endpoint(s) failing: RpcUnavailable")
+    # the one-line reason (`launchray run`'s exit message) names the outage once, escalated
+    assert out[3].summary == "critical: all 2 RPC endpoint(s) failing: RpcUnavailable for 30 s"
 
 
 def test_an_interrupted_rpc_outage_does_not_escalate():
