@@ -52,11 +52,11 @@ def decode_errors() -> Counter:
 class Run:
     """A LogsStream on the provider, every launch it delivers collected (from notifications and backfill)."""
 
-    def __init__(self, provider: HostileProvider, rpc_url: str) -> None:
+    def __init__(self, provider: HostileProvider, rpc_url: str, timeout_s: float = 2.0) -> None:
         self.core = IngestCore(1)
         self.launches: list[str] = []
         self.client = RpcClient([rpc_url], FAST)
-        self.stream = LogsStream(self.core, [provider.ws_url], [P.PUMP], commitment="confirmed", timeout_s=2.0,
+        self.stream = LogsStream(self.core, [provider.ws_url], [P.PUMP], commitment="confirmed", timeout_s=timeout_s,
                                  backoff=Backoff(0.05, 0.2), rpc=ClientRpc(self.client),
                                  on_logs=self.on_logs, on_events=self.on_events)
 
@@ -164,6 +164,31 @@ async def test_garbage_while_subscribing_is_counted_and_the_next_connection_deli
     assert sorted(run.launches) == sorted(x.mint for x in L)
     assert run.stream.rejects == Counter({"ws_json": 2, "ws_subscribe": 1})
     assert provider.connections == 2
+
+
+async def test_a_subscribe_that_is_never_answered_is_cut_even_while_notifications_flow(sn):
+    """A provider that never answers logsSubscribe but keeps sending notifications: each one used to restart the
+    per-message timeout, so the stream waited forever. The whole exchange has one deadline (2 x timeout_s)."""
+    L = [launch(sn.bank) for _ in range(2)]
+
+    async def script(ws, n):
+        if n == 0:
+            await ws.receive()                                  # the request, never answered
+            while not ws.closed:
+                await ws.send_str(of(L[0]))
+                await asyncio.sleep(0.05)
+        else:
+            await answer_subscribes(ws)
+            for landed in L:
+                await ws.send_str(of(landed))
+
+    async with HostileProvider(script, upstream=sn.http_url) as provider:
+        run = Run(provider, provider.http_url, timeout_s=0.5)
+        task = asyncio.create_task(run.stream.run())
+        await run.until(lambda: len(set(run.launches)) == len(L), timeout=6.0)
+        await run.close(task)
+    assert sorted(run.launches) == sorted(x.mint for x in L)
+    assert provider.connections == 2 and run.core.stats["reconnects"] == 1
 
 
 async def test_backfill_skips_what_the_rpc_gets_wrong_and_keeps_the_rest(sn):
