@@ -47,6 +47,7 @@ from pipelines.risk.handoff import unpack
 log = logging.getLogger("launchray.executor")
 
 RECONCILE_EVERY_S = 10.0
+RECONCILE_BUSY_S = 3.0        # while an order is unresolved or a confirmed one waits for its transaction
 OPEN = (OrderState.INTENT, OrderState.SUBMITTED, OrderState.UNRESOLVED)
 
 
@@ -109,8 +110,10 @@ class Executor:
         self.detect_to_send_ms: list[float] = []
         self.detect_to_send_at: list[float] = []     # when each was detected (benchmarks split off the warm-up)
         self._reconciling = asyncio.Lock()
+        self.pending = 0            # orders the last reconciliation (or an execution) left unsettled
+        self._left_open = 0
         loop = asyncio.get_event_loop()
-        self._reconcile = loop.create_task(self._reconcile_loop())
+        self._reconciler = loop.create_task(self._reconcile_loop())
         self._static = None if self.clock.replay else loop.create_task(self._static_loop())
         self._warm = loop.create_task(self.peers.warm(names.LEDGER, names.RISK, names.POSITIONS))   # first snipe
 
@@ -127,7 +130,8 @@ class Executor:
         # a Jupiter transaction may pay up to 50x our own compute-unit price (its limit is fitted to the route)
         return LiveClient(sender, Remote(self.ledger), chain.get("live_opt_in"),
                           confirm_timeout_s=ex.confirm_timeout_s, slippage_bps=ex.slippage_bps,
-                          max_cu_price=max(1_000_000, 50 * ex.priority_fee_micro_lamports))
+                          max_cu_price=max(1_000_000, 50 * ex.priority_fee_micro_lamports),
+                          fill_wait_s=min(10.0, ex.confirm_timeout_s))
 
     async def _static_loop(self) -> None:
         """Global and the fee configs re-read every 20 s, inside the reader's 60 s cache: an entry never pays
@@ -160,7 +164,7 @@ class Executor:
         if self.live is None:
             return          # paper / dry-run orders settle in-process: only a crash leaves one open
         while True:
-            await asyncio.sleep(RECONCILE_EVERY_S)
+            await asyncio.sleep(RECONCILE_BUSY_S if self.pending else RECONCILE_EVERY_S)
             await self.reconcile_now()
 
     async def reconcile_now(self, startup: bool = False) -> int:
@@ -172,8 +176,12 @@ class Executor:
                 unbooked = [] if self.live is None else [
                     o for o in await self.ledger.confirmed_without_fill.remote("live") if o.id not in self.working]
                 if not orders and not unbooked:
+                    self.pending = 0
                     return 0
-                return await self._reconcile(orders) + await self._book_unbooked(unbooked)
+                changed = await self._reconcile(orders)
+                booked = await self._book_unbooked(unbooked)
+                self.pending = self._left_open + len(unbooked) - booked
+                return changed + booked
             except Exception as exc:
                 self._count("reconcile_error")
                 log.error("reconciliation failed: %s: %s", type(exc).__name__, exc)
@@ -186,8 +194,11 @@ class Executor:
             view = StaticChainView()
         now = time.time()
         changed = 0
+        self._left_open = 0
         for order in orders:
             steps = reconcile_steps(order, view, now)
+            if not steps or not steps[-1].state.terminal:
+                self._left_open += 1
             if not steps:
                 continue
             await self.ledger.record_batch.remote(orders=steps)
@@ -196,7 +207,8 @@ class Executor:
             final = steps[-1]
             self._count(f"reconciled_{final.state.value}")
             if final.state is OrderState.CONFIRMED and self.live is not None:
-                await self._book_unbooked([final])
+                if not await self._book_unbooked([final]):
+                    self._left_open += 1
             elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
                 await self._undo(final)
                 if final.state is OrderState.FAILED and final.signature and self.live is not None:
@@ -408,6 +420,7 @@ class Executor:
             await self.ledger.record_order.remote(confirmed)
             count_orders((confirmed,))
             self._count("confirmed_fill_pending")   # the reconciler books it when the chain serves the tx
+            self.pending += 1
             return ExecutionReport(ExecStatus.CONFIRMED, order.id, "fill pending", sig)
         if out.state is OrderState.FAILED:
             await self._fail(order, out.error)
@@ -425,6 +438,7 @@ class Executor:
         if state is OrderState.EXPIRED:
             await self._undo(final)
             return ExecutionReport(ExecStatus.EXPIRED, order.id, out.error, sig)
+        self.pending += 1
         return ExecutionReport(ExecStatus.UNRESOLVED, order.id, out.error, sig)
 
     async def _book(self, submitted: Order, fill: Fill) -> ExecutionReport:
@@ -477,7 +491,8 @@ class Executor:
 
     def status(self) -> dict:
         lat = sorted(self.detect_to_send_ms[-5000:])
-        out = {"mode": self.mode, "in_flight": self.in_flight, "counts": dict(self.counts)}
+        out = {"mode": self.mode, "in_flight": self.in_flight, "counts": dict(self.counts),
+               "reconcile_pending": self.pending}
         if lat:
             out["detect_to_send_ms_p50"] = round(lat[len(lat) // 2], 2)
             out["detect_to_send_ms_p95"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.95))], 2)
