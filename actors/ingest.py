@@ -332,6 +332,8 @@ class Ingest:
             log.warning("ingest: log stream stale: the chain has transactions of a watched program it did not "
                         "deliver (%d slots behind, chain slot %d)", health.slots_behind, health.chain_slot)
         self.health = health
+        if health.chain_slot:
+            self.stream.chain_slot = health.chain_slot     # notifications far past it are refused
         metrics().stream_stale.set(1.0 if health.state is StreamState.STALE else 0.0)
         if health.reconnect:
             log.warning("ingest: giving the stale log stream a new connection")

@@ -50,6 +50,7 @@ TRUNCATED_RETRIES = 8
 MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is reported, not replayed forever
 BACKFILL_ATTEMPTS = 12    # per gap, with backoff: minutes of RPC trouble
 MAX_EARLY = 50_000        # notifications held while subscribing; a subscribe that never completes is cut
+MAX_BACKGROUND_READS = 1024   # truncated-log re-reads in flight; a flood past it is counted, not queued forever
 
 
 class ChainRpc(Protocol):
@@ -80,6 +81,7 @@ class LogsStream:
         self.connections = 0                   # successful subscriptions so far (a new one: a new connection)
         self.rejects: Counter[str] = Counter()  # inputs skipped, by Reject label (also in launchray_decode_errors)
         self._logged: set[str] = set()         # reject kinds already logged (each is logged once, then counted)
+        self.chain_slot = 0                    # the chain's slot as last read by the owner (0: unknown)
         self._ws = None
         self._rng = random.Random()
         self._tasks: set[asyncio.Task] = set()
@@ -217,7 +219,7 @@ class LogsStream:
         """One parsed message: checked before the dedupe and the cursors see it (a bad one must not mark a
         signature seen or move a cursor), then accepted, decoded in a batch or, when its logs were cut off,
         re-read as a whole transaction."""
-        note = read_notification(data, subs)
+        note = read_notification(data, subs, self.chain_slot)
         if isinstance(note, Reject):
             self._reject(note)
             return
@@ -229,6 +231,10 @@ class LogsStream:
         recv = time.time()
         if is_truncated(note.logs):
             self.core.stats["truncated"] += 1
+            if len(self._tasks) >= MAX_BACKGROUND_READS:
+                self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
+                self._reject(Reject.OVERFLOW)
+                return
             self._spawn(self.fetch(note.signature, note.slot, recv))
         else:
             self.on_logs(note.signature, note.slot, note.logs, recv)

@@ -22,6 +22,8 @@ class Reject(str, Enum):
     DEPTH = "ws_depth"                    # nested deeper than the parser (or MAX_ERR_DEPTH for `err`) allows
     SHAPE = "ws_shape"                    # a notification whose fields have the wrong type or bounds
     UNKNOWN_SUB = "ws_unknown_sub"        # a notification for a subscription id we never got
+    FUTURE_SLOT = "ws_future_slot"        # a slot far past the chain's (it would pin a cursor in the future)
+    OVERFLOW = "ws_overflow"              # a truncated notification past the bound of re-reads in flight
     FRAME = "ws_frame"                    # the WebSocket layer itself failed (bad UTF-8, protocol error)
     SUBSCRIBE = "ws_subscribe"            # a subscribe reply of the wrong shape
     SIGNATURES = "rpc_signatures"         # a getSignaturesForAddress page or entry of the wrong shape
@@ -32,6 +34,7 @@ class Reject(str, Enum):
 MAX_FRAME_BYTES = 1 << 20
 MAX_LOG_LINES = 2048
 MAX_LOG_LINE_CHARS = 32 * 1024
+FUTURE_SLOT_MARGIN = 10_000   # slots past the chain's last known slot (~66 min): clocks and RPC nodes differ, not by this
 MAX_ERR_DEPTH = 16          # a transaction error is {"InstructionError": [0, {"Custom": 6001}]}: depth 3
 _SIGNATURE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,100}")   # base58; a real one is 64 bytes = 86-88 chars
 
@@ -100,9 +103,10 @@ def logs_ok(logs) -> bool:
     return True
 
 
-def read_notification(data, subs: Mapping[int, str] | None) -> LogsNote | Reject:
+def read_notification(data, subs: Mapping[int, str] | None, chain_slot: int = 0) -> LogsNote | Reject:
     """A logsNotification checked field by field. `subs`: subscription id -> program; None accepts any id (raw
-    notifications fed without a socket, program unknown)."""
+    notifications fed without a socket, program unknown). `chain_slot`: the chain's slot as last read (0: not
+    known); a notification more than FUTURE_SLOT_MARGIN past it is refused."""
     if not isinstance(data, dict) or data.get("method") != "logsNotification":
         return Reject.SHAPE
     params = data.get("params")
@@ -119,6 +123,8 @@ def read_notification(data, subs: Mapping[int, str] | None) -> LogsNote | Reject
         return Reject.SHAPE
     if err is not None and not json_depth_within(err, MAX_ERR_DEPTH):
         return Reject.DEPTH
+    if chain_slot and slot > chain_slot + FUTURE_SLOT_MARGIN:
+        return Reject.FUTURE_SLOT
     if subs is None:
         return LogsNote("", sig, slot, err, logs)
     program = subs.get(sub)

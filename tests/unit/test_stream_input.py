@@ -132,3 +132,13 @@ def test_decode_batch_survives_any_item():
     events, truncated = core.decode_batch([(1, 2), ("s", 1, [1, 2, 3]), ("s", 1, None), None, good])
     assert [e.kind for e in events] == ["launch", "trade"] and truncated == []
     assert core.stats["decode_errors"] == 4
+
+
+def test_a_slot_far_past_the_chain_is_refused_once_the_chain_slot_is_known(note):
+    """A real signature at slot 10**12 would pin its program's cursor in the future (no later notification moves
+    it, and stream health would never see the program fall behind)."""
+    far = copy.deepcopy(note)
+    far["params"]["result"]["context"]["slot"] = 10**12
+    assert read_notification(far, SUBS, chain_slot=284682700) is Reject.FUTURE_SLOT
+    assert isinstance(read_notification(far, SUBS), LogsNote)                     # chain slot not known yet
+    assert isinstance(read_notification(note, SUBS, chain_slot=284682600), LogsNote)   # a little ahead is fine
