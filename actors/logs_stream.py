@@ -39,6 +39,7 @@ from actors.metrics import tally
 from pipelines.chain.decode import decode_transaction
 from pipelines.chain.errors import DecodeError
 from pipelines.ingest import backfill_order
+from pipelines.redaction import redact_url
 from pipelines.rpc.policy import Backoff
 from pipelines.stream_input import (MAX_FRAME_BYTES, LogsNote, Reject, parse_frame, read_notification,
                                     read_subscribe_reply, signature_entries, transaction_result)
@@ -113,7 +114,7 @@ class LogsStream:
                             self._backfiller = asyncio.ensure_future(self._backfill_plans())
                         await self._receive(ws, subs)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
-                    log.warning("websocket %s: %s", url, type(exc).__name__)
+                    log.warning("websocket %s: %s", redact_url(url), type(exc).__name__)   # no API key in logs
                 finally:       # also when something unexpected escapes to the task's supervisor
                     self.connected = False
                     for p in self.programs:
