@@ -160,6 +160,14 @@ class Executor:
         return {"active": self.active, "open_orders": len(await self.ledger.open_orders.remote())}
 
     async def _reconcile_loop(self) -> None:
+        if not self.clock.replay:
+            try:   # fills this Executor wrote before a crash but never handed to the tracker
+                replayed = await self.peers(names.POSITIONS).replay_ledger.remote()
+                if replayed:
+                    self._count("fills_replayed_to_tracker")
+                    log.warning("%d booked fill(s) had not reached the PositionTracker: replayed", replayed)
+            except Exception as exc:   # noqa: BLE001 - a tracker not up yet replays the ledger itself at its start
+                log.warning("fill replay to the PositionTracker skipped: %s", type(exc).__name__)
         await self.reconcile_now(startup=True)
         if self.live is None:
             return          # paper / dry-run orders settle in-process: only a crash leaves one open

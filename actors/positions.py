@@ -116,8 +116,9 @@ class PositionTracker:
             self.ledger.save_counters.remote({SNAPSHOT_KEY: self.book.snapshot()}, time.time())
 
     # --- fills -------------------------------------------------------------------------------------------------
-    async def on_fill(self, fill: Fill, order: Order) -> dict:
-        change, booking = settle_fill(fill, order, self.book, self.clock.now())
+    async def on_fill(self, fill: Fill, order: Order, now: float | None = None) -> dict:
+        """`now`: when the fill is settled (a replayed fill: its own time), else this actor's clock."""
+        change, booking = settle_fill(fill, order, self.book, self.clock.now() if now is None else now)
         if not change.duplicate:
             await self.ledger.upsert_position.remote(change.position)
             self._dirty = True
@@ -134,6 +135,19 @@ class PositionTracker:
                 await learned
         return {"opened": change.opened, "closed": change.closed, "duplicate": change.duplicate,
                 "tokens": change.position.tokens, "pnl_lamports": booking.pnl_lamports}
+
+    async def replay_ledger(self) -> int:
+        """Settle the fills the ledger holds that this book has not (an Executor that died between its ledger
+        write and its on_fill, while this tracker kept running): the restarted Executor calls this at start.
+        Each goes through on_fill, which settles a fill once by order id. Returns how many were new."""
+        orders = {o.id: o for o in await self.ledger.orders.remote()}
+        new = 0
+        for fill in await self.ledger.fills.remote():
+            order = orders.get(fill.order_id)
+            if order is not None and not (await self.on_fill(fill, order, fill.ts))["duplicate"]:
+                new += 1
+        self.replayed += new
+        return new
 
     def _push_held(self, mint: str) -> None:
         """Tell the MomentumEngine at once: its marks for `mint` start with the next features batch instead of

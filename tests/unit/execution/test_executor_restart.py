@@ -1,0 +1,63 @@
+"""An Executor that died between its ledger write and the PositionTracker's on_fill (the tracker kept running):
+the restarted Executor hands the tracker what the ledger holds, so the position is tracked (and exited)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import ray
+
+from actors import names
+from actors.executor import Executor
+from actors.ledger import LedgerActor
+from actors.positions import PositionTracker
+from actors.risk import RiskSupervisor
+from actors.rpc_pool import RpcPool
+from pipelines.config import config_with, load_config
+from pipelines.messages import Fill, Order, OrderState, Side
+from pipelines.orders import transition
+
+pytestmark = [pytest.mark.ray]
+MINT = "Mint1111111111111111111111111111111111111111"
+BOUGHT = 1_000_000_000
+
+
+def test_a_fill_booked_before_an_executor_crash_reaches_the_running_tracker(ray_session, tmp_path):
+    ns = f"lr-exec-restart-{uuid.uuid4().hex[:6]}"
+    cfg = config_with(load_config("sim", env={}), {"ray": {"namespace": ns, "realtime_priority": 0},
+                                                   "ledger": {"path": str(tmp_path / "ledger.sqlite")},
+                                                   "logging": {"dir": str(tmp_path / "logs")}})
+    opts = {"namespace": ns, "num_cpus": 0}
+    ledger = LedgerActor.options(name=names.LEDGER, **opts).remote(cfg.ledger.path)
+    risk = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
+    tracker = PositionTracker.options(name=names.POSITIONS, **opts).remote(cfg)
+    rpc = RpcPool.options(name=names.RPC_POOL, **opts).remote(["http://127.0.0.1:9"], cfg.rpc)   # no chain asked
+    handles = [ledger, risk, tracker, rpc]
+    try:
+        ray.get([tracker.ping.remote(), risk.ping.remote(), rpc.ping.remote()])
+        # what the Executor wrote in one batch before it died: the buy confirmed, with its fill
+        intent = Order(id="buy-1", mint=MINT, side=Side.BUY, venue="pumpfun", amount=500_000_000, limit=0,
+                       mode="paper", reason="momentum", opportunity_id="opp-1", created_at=100.0, updated_at=100.0)
+        submitted = transition(intent, OrderState.SUBMITTED, 100.5)
+        fill = Fill(order_id="buy-1", mint=MINT, side=Side.BUY, lamports=500_000_000, tokens=BOUGHT,
+                    fee_lamports=0, price=0.5, slot=5, ts=time.time())
+        ray.get(ledger.record_batch.remote(orders=[intent, submitted, transition(submitted, OrderState.CONFIRMED,
+                                                                                 101.0)], fills=[fill]))
+        assert ray.get(tracker.get.remote(MINT)) is None             # the on_fill never came
+        executor = Executor.options(name=names.EXECUTOR, **opts).remote(cfg, {})
+        handles.append(executor)
+        deadline = time.time() + 20
+        pos = None
+        while time.time() < deadline and pos is None:
+            pos = ray.get(tracker.get.remote(MINT))
+            time.sleep(0.1)
+        assert pos is not None and pos.is_open and pos.tokens == BOUGHT and pos.entry_order_id == "buy-1"
+        [row] = ray.get(ledger.positions.remote())
+        assert row.tokens == BOUGHT
+        assert ray.get(executor.status.remote())["counts"].get("fills_replayed_to_tracker") == 1
+        # a second start replays nothing: the fill is settled once
+        assert ray.get(tracker.replay_ledger.remote()) == 0
+    finally:
+        for h in handles:
+            ray.kill(h)
