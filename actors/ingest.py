@@ -42,7 +42,7 @@ from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe
 from pipelines.rpc.policy import Backoff
 from pipelines.stream_health import StaleWatch, StreamHealth, StreamState, grace_for
-from pipelines.stream_input import Reject, is_slot, read_notification, signature_entries
+from pipelines.stream_input import Reject, is_signature, is_slot, read_notification, signature_entries
 from pipelines.chain.events import Trade
 from pipelines.wire import EventBatch, events_of, join_batches
 
@@ -214,10 +214,17 @@ class Ingest:
     def _restore_cursors(self) -> int:
         """Cursors saved by a previous incarnation: the first connect then backfills what was missed."""
         saved = ray.get(self.peers(names.LEDGER).load_counters.remote()).get(CURSORS_KEY) or {}
-        for program, (sig, slot) in saved.items():
-            c = self.core.gaps.cursor(program)
-            c.last_signature, c.last_slot = sig, int(slot)
-        return len(saved)
+        restored = 0
+        for program, cursor in (saved.items() if isinstance(saved, dict) else ()):
+            # a damaged row must not stop the actor from starting: that program starts without a gap plan
+            if (isinstance(program, str) and isinstance(cursor, (list, tuple)) and len(cursor) == 2
+                    and is_signature(cursor[0]) and is_slot(cursor[1])):
+                c = self.core.gaps.cursor(program)
+                c.last_signature, c.last_slot = cursor
+                restored += 1
+            else:
+                log.warning("ingest: a saved cursor is unreadable (%.8r); no backfill for it", program)
+        return restored
 
     async def _checkpoint_loop(self) -> None:
         last: dict = {}

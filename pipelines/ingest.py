@@ -89,6 +89,8 @@ def backfill_order(pages: list[list[dict]], plan: BackfillPlan) -> list[dict]:
     out: list[dict] = []
     for page in pages:
         for entry in page:
+            if not isinstance(entry, dict) or not isinstance(entry.get("signature"), str):
+                continue          # the stream checks pages first (stream_input.signature_entries); never trust
             if entry.get("signature") == plan.until:
                 break
             if entry.get("err") is not None:

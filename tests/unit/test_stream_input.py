@@ -142,3 +142,11 @@ def test_a_slot_far_past_the_chain_is_refused_once_the_chain_slot_is_known(note)
     assert read_notification(far, SUBS, chain_slot=284682700) is Reject.FUTURE_SLOT
     assert isinstance(read_notification(far, SUBS), LogsNote)                     # chain slot not known yet
     assert isinstance(read_notification(note, SUBS, chain_slot=284682600), LogsNote)   # a little ahead is fine
+
+
+def test_backfill_order_skips_entries_it_cannot_read():
+    from pipelines.ingest import BackfillPlan, backfill_order
+    plan = BackfillPlan(program=PUMP, until="C" * 88, min_slot=5)
+    page = [{"signature": "B" * 88, "slot": 7, "err": None}, "garbage", {"signature": None}, 5,
+            {"signature": "A" * 88, "slot": 6, "err": None}, {"signature": "C" * 88, "slot": 5, "err": None}]
+    assert [e["signature"][0] for e in backfill_order([page], plan)] == ["A", "B"]     # oldest first

@@ -50,6 +50,8 @@ async def test_a_silent_stream_is_stale_reconnected_and_its_gap_recovered(ray_se
         orchestrator = Orchestrator.options(name=names.ORCHESTRATOR, namespace=ns).remote(cfg)   # takes launches
         for actor in (pool, ledger, shard, orchestrator):
             await actor.ping.remote()
+        # a damaged cursor row in the ledger (a file is outside input too) must not keep Ingest from starting
+        await ledger.save_counters.remote({"ingest_cursors": {P.PUMP: "garbage", "x": [[1], True]}}, 0.0)
         ingest = Ingest.options(name=names.INGEST, namespace=ns).remote(cfg, [provider.ws_url], 1)
         try:
             seen: list[dict] = []
