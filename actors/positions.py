@@ -66,6 +66,7 @@ class PositionTracker:
         self._fees_loaded = False
         self._dirty = bool(self.replayed)
         self.monitoring = True          # False after stop_monitors (graceful shutdown): no exit fires
+        self.flattening = ""            # a flatten in force (its reason) until no position is left
         self._pushes: collections.deque = collections.deque(maxlen=256)   # exits pushed, not yet awaited
         self._task = asyncio.get_event_loop().create_task(self._housekeeping())
 
@@ -89,7 +90,14 @@ class PositionTracker:
     async def sweep(self, now: float | None = None) -> int:
         """Housekeeping: exits on time (max hold fires even for tokens nobody trades), then the open positions
         marked to market in the risk book. Returns how many exits fired."""
-        fired = await self._send(self.watch.sweep(self.clock.at(now)))
+        signals = self.watch.sweep(self.clock.at(now))
+        if self.flattening:
+            # a flatten (kill switch, shutdown close) whose exit failed is fired again until nothing is held
+            if self.book.open_positions():
+                signals += self.watch.flatten_all(self.flattening)
+            else:
+                self.flattening = ""
+        fired = await self._send(signals)
         unrealized = self.book.unrealized_all(self.sell_fee_bps)
         if unrealized:
             marked = self.peers(names.RISK).mark_to_market.remote(unrealized, self.clock.sent())
@@ -188,6 +196,8 @@ class PositionTracker:
 
     # --- operator / shutdown -------------------------------------------------------------------------------------
     async def flatten_all(self, reason: str = "kill") -> int:
+        """Sell every position now; one whose sell fails (exit_failed) is sold again by the next sweep."""
+        self.flattening = reason
         return await self._send(self.watch.flatten_all(reason))
 
     async def settle(self, mode: str = "report", timeout_s: float = 20.0) -> list[dict]:
