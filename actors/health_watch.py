@@ -138,7 +138,7 @@ class HealthWatch:
         ingest, rpc, risk = await asyncio.gather(
             self._try(names.INGEST, "status") if not self.replay else _none(),
             self._try(names.RPC_POOL, "health") if not self.replay else _none(),
-            self._try(names.RISK, "status"))
+            self._try(names.RISK, "status") if not self.replay else _none())
         self._stream(ingest, obs, unknown)
         self._rpc(rpc, obs, unknown)
         self._ledger(obs)
@@ -203,6 +203,8 @@ class HealthWatch:
     # --- the wallet ------------------------------------------------------------------------------------------
     async def _wallet(self, now: float, risk, obs: list, unknown: set) -> None:
         low = round(self.cfg.alerts.low_balance_sol * LAMPORTS)
+        if self.replay:             # a recording's paper money: nothing to watch
+            return
         if not self.live:
             if not isinstance(risk, dict):
                 unknown.add(hl.Cause.BALANCE_LOW)
@@ -276,8 +278,12 @@ class HealthWatch:
     async def _act(self, a: hl.Assessment, risk) -> None:
         degraded = a.level is hl.Level.DEGRADED
         critical = a.level is hl.Level.CRITICAL
-        breakers = set((risk or {}).get("breakers") or ()) if isinstance(risk, dict) else None
-        if breakers is None or ("degraded" in breakers) != degraded or ("critical" in breakers) != critical:
+        breakers = set(risk.get("breakers") or ()) if isinstance(risk, dict) else None
+        if breakers is None:        # not read (a replay, or no answer): said on a change, re-said while not OK
+            stale = a.changed or a.level is not hl.Level.OK
+        else:
+            stale = ("degraded" in breakers) != degraded or ("critical" in breakers) != critical
+        if stale:
             await self._try(names.RISK, "set_health", degraded, critical)
         if critical and not self.on_critical_done:
             self.on_critical_done = True

@@ -9,7 +9,8 @@ order on it, CRITICAL last since it is sticky for the run:
   operator's pause made meanwhile is not lifted by the recovery;
 - a ledger nobody can write (another connection holds SQLite's write lock) is CRITICAL: entries halted, the urgent
   alert sent, the level stays CRITICAL after the lock is gone;
-- an unhandled exception in a task of the Orchestrator is alerted (redacted) and counted as a CRITICAL reason.
+- an unhandled exception in a task of the Orchestrator is alerted (redacted) and counted as a CRITICAL reason;
+- an ERROR log line of an actor is alerted (redacted).
 """
 from __future__ import annotations
 
@@ -215,3 +216,19 @@ def test_an_unhandled_exception_on_the_decision_path_is_alerted_and_critical(sys
     h = _level(s, "critical", "unhandled_exception")
     detail = next(r["detail"] for r in h["reasons"] if r["cause"] == "unhandled_exception")
     assert detail.startswith("unhandled exception in orchestrator: ") and "RuntimeError" in detail
+
+
+def _log_error(orchestrator) -> None:
+    """Runs inside the Orchestrator: an ERROR log line, as its code writes one when something went wrong."""
+    import logging
+    logging.getLogger("launchray.orchestrator").error("exit for %s not dispatched: %s", "MintXYZ",
+                                                      "https://rpc.example/abcdefabcdefabcdef timed out")
+
+
+def test_an_error_logged_by_an_actor_is_alerted(sys_):
+    s = sys_
+    seen = len(s["hook"].alerts)
+    s["ray"].get(s["system"].actor(names.ORCHESTRATOR).__ray_call__.remote(_log_error))
+    alert = _alert(s, "error", after=seen)
+    assert alert["urgent"] is False and alert["title"] == "Error in orchestrator"
+    assert alert["fields"]["error"] == "exit for MintXYZ not dispatched: https://rpc.example/[REDACTED] timed out"
