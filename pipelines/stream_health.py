@@ -105,7 +105,8 @@ class StaleWatch:
             floor = max(seen, self.baseline)
             # a stale program is live again once it delivers, or once the chain shows nothing it missed: nothing
             # newer than its last delivery, or nothing since this connection began, `grace` slots into it
-            clean = newest is None or newest <= seen or (newest <= self.baseline and chain - self.baseline >= self.grace_slots)
+            clean = newest is None or newest <= seen or (
+                newest <= self.baseline and chain - self.baseline >= self.grace_slots)
             if program in self.stale and (seen > self.stale[program] or clean):
                 del self.stale[program]
             oldest = self.missed.get(program)

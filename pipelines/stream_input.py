@@ -34,7 +34,8 @@ class Reject(str, Enum):
 MAX_FRAME_BYTES = 1 << 20
 MAX_LOG_LINES = 2048
 MAX_LOG_LINE_CHARS = 32 * 1024
-FUTURE_SLOT_MARGIN = 10_000   # slots past the chain's last known slot (~66 min): clocks and RPC nodes differ, not by this
+# slots past the chain's last known slot (~66 min): RPC nodes and providers differ by a few slots, not by this
+FUTURE_SLOT_MARGIN = 10_000
 MAX_ERR_DEPTH = 16          # a transaction error is {"InstructionError": [0, {"Custom": 6001}]}: depth 3
 _SIGNATURE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,100}")   # base58; a real one is 64 bytes = 86-88 chars
 

@@ -13,7 +13,6 @@ import json
 import logging
 from collections import Counter
 
-import pytest
 from aiohttp import web
 
 from actors.ingest import IngestCore

@@ -40,7 +40,8 @@ async def test_a_silent_stream_is_stale_reconnected_and_its_gap_recovered(ray_se
 
     ns = f"ingest-health-{uuid.uuid4().hex[:8]}"
     cfg = config_with(load_config("sim", env={}), {
-        "ray": {"namespace": ns, "realtime_priority": 0}, "orchestrator": {"strategies": ["momentum"]}, "chain": {"programs": [P.PUMP], "stale_after_slots": 10, "stale_probe_s": 0.1},
+        "ray": {"namespace": ns, "realtime_priority": 0}, "orchestrator": {"strategies": ["momentum"]},
+        "chain": {"programs": [P.PUMP], "stale_after_slots": 10, "stale_probe_s": 0.1},
         "rpc": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "timeout_s": 2.0},
         "logging": {"dir": str(tmp_path / "logs")}, "telemetry": {"trace_file": str(tmp_path / "traces.jsonl")}})
     async with HostileProvider(script, upstream=sn.http_url) as provider:
