@@ -373,8 +373,9 @@ class Ingest:
     def stream_status(self) -> dict:
         """{"state": "live"|"stale"|"disconnected", "slots_behind", "last_notification_slot", "chain_slot"}. A
         replay has no stream to go stale: its feed is the stream, live while it runs."""
-        if not self.ws_urls:
-            return StreamHealth(StreamState.LIVE, 0, 0, 0).as_status()
+        if not self.ws_urls:        # a replay's feed is live while it runs; anything else without one is not
+            return StreamHealth(StreamState.LIVE if self.clock.replay else StreamState.DISCONNECTED, 0, 0, 0
+                                ).as_status()
         h = self.health
         if self.connected and h is not None and h.state is not StreamState.DISCONNECTED:
             return h.as_status()
