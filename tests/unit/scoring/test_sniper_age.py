@@ -61,6 +61,8 @@ def test_a_backfill_batch_is_aged_against_its_newest_launch_before_any_get_slot(
 
 
 @pytest.mark.parametrize("bad", [-1, 10_001, "ten"])
-def test_the_window_is_validated(bad):
+def test_the_window_is_a_checked_profile_key(bad):
+    cfg = load_config("sim", env={})
+    assert config_with(cfg, {"scoring": {"sniper_max_age_slots": 25}}).scoring.sniper_max_age_slots == 25
     with pytest.raises(ConfigError, match="sniper_max_age_slots"):
-        config_with(load_config("sim", env={}), {"scoring": {"sniper_max_age_slots": bad}})
+        config_with(cfg, {"scoring": {"sniper_max_age_slots": bad}})
