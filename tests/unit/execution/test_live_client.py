@@ -13,7 +13,7 @@ from actors.chain_reader import ChainReader
 from actors.execution.client import Market
 from actors.execution.live import LiveClient
 from actors.execution.sender import LiveSender
-from actors.rpc_client import RpcClient
+from actors.rpc_client import RpcClient, RpcUnavailable
 from pipelines.chain import pda
 from pipelines.chain import programs as P
 from pipelines.config import RpcConfig, SimnetConfig
@@ -188,3 +188,20 @@ async def test_a_429_on_a_sell_s_simulation_fails_it_unsent_and_a_timeout_while_
     out = await live.execute(again, Market(curve=view), None)
     assert out.state is S.CONFIRMED and out.fill is not None and out.fill.tokens == bought.fill.tokens
     assert tokens_held(chain) == 0
+
+
+async def test_a_pinned_call_asks_only_its_endpoint(chain):
+    # a dead endpoint first in the pool: unpinned calls fail over to the live one; a call pinned to the dead one
+    # does not (a blockhash's expiry must be judged by the node that gave it), and one pinned to the live one works
+    rpc = RpcClient(["http://127.0.0.1:9", chain.sn.http_url],
+                    RpcConfig(max_retries=2, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=1.0))
+    try:
+        assert await rpc.get_block_height() >= 0
+        with pytest.raises(RpcUnavailable):
+            await rpc.get_block_height("http://127.0.0.1:9")
+        assert await rpc.get_block_height(chain.sn.http_url) >= 0
+        assert rpc.best_endpoint() == chain.sn.http_url                 # the dead one is benched
+        bh, last_valid = await rpc.get_latest_blockhash("confirmed", chain.sn.http_url)
+        assert last_valid > await rpc.get_block_height(chain.sn.http_url)
+    finally:
+        await rpc.close()
