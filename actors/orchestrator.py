@@ -46,6 +46,7 @@ STATUS_TICKS = 2000    # loop periods the status percentiles cover (20 s at 10 m
 MAX_DETECTED = 4096   # detections kept for queued sniper entries
 SLOT_POLL_S = 1.0     # the chain's slot is read this often (live): a launch's age is judged against it
 SLOT_POLL_TIMEOUT_S = 5.0
+TRUST_AHEAD_SLOTS = 9_000   # (~1 h) a launch slot further past the last getSlot ages its own batch but is not kept
 
 
 class Detection(NamedTuple):
@@ -97,6 +98,7 @@ class Orchestrator:
         self._tasks: set[asyncio.Task] = set()
         self._clock_pushed = float("-inf")
         self.chain_slot = 0            # the highest slot known (getSlot, launches): launches are aged against it
+        self._polled_slot = 0          # the highest getSlot answer (before one, launch slots are not kept)
         self._slot_errors = 0
         if not self.clock.replay:
             self._slot = asyncio.get_event_loop().create_task(self._slot_loop())
@@ -291,6 +293,7 @@ class Orchestrator:
         """A slot the chain is known to have reached (getSlot): kept when it is a sane slot, the highest wins."""
         if type(slot) is not int or not 0 < slot < MAX_SLOT:
             return False
+        self._polled_slot = next_slot(self._polled_slot, slot)
         self.chain_slot = next_slot(self.chain_slot, slot)
         return True
 
@@ -308,7 +311,9 @@ class Orchestrator:
         `creator_trades`: the last trade of each launch's own transaction (the curve the sniper plans on)."""
         arrived = time.time()
         now = self.clock.at(now)
-        self.chain_slot = chain_slot = current_slot(self.chain_slot, launches)
+        chain_slot = current_slot(self.chain_slot, launches)
+        if self._polled_slot and chain_slot - self._polled_slot <= TRUST_AHEAD_SLOTS:
+            self.chain_slot = chain_slot      # kept only near what the chain said: one bad slot cannot stop the sniper
         if not self.sniper_enabled or not self.entries_enabled or self.paused:
             return 0
         pushed = stages.on_launches(self.queue, self.sniper, launches, now, stages.sniper_size(self.cfg), chain_slot)

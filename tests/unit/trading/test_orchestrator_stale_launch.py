@@ -29,7 +29,24 @@ async def test_without_a_get_slot_the_batch_s_newest_launch_ages_the_others(tmp_
     old, new = Curve(slot=7_000).launch(), Curve(slot=7_050).launch()
     assert await orch.on_launches([old, new], received_at=5.0, now=5.0) == 1
     assert [c.opportunity.mint for c in risk.calls] == [new.mint]
-    assert orch.counts["stale_launch"] == 1 and orch.chain_slot == 7_050
+    assert orch.counts["stale_launch"] == 1
+
+
+async def test_a_garbage_launch_slot_ages_only_its_own_batch(tmp_path):
+    risk = StandInRisk()
+    orch = await _orchestrator(tmp_path, risk)
+    odd = Curve(slot=1 << 40).launch()               # before any getSlot: nothing to check it against
+    assert await orch.on_launches([odd], received_at=5.0, now=5.0) == 1
+    fresh = Curve(slot=7_060).launch()
+    assert await orch.on_launches([fresh], received_at=5.1, now=5.1) == 1       # not stale against 2^40
+    assert orch.chain_slot == 0
+    assert orch.note_slot(7_062)
+    far = Curve(slot=7_062 + 20_000).launch()         # far past what the chain said: not kept either
+    assert await orch.on_launches([far], received_at=5.2, now=5.2) == 1
+    assert orch.chain_slot == 7_062
+    near = Curve(slot=7_070).launch()                 # a live launch a little past the last getSlot: kept
+    assert await orch.on_launches([near], received_at=5.3, now=5.3) == 1
+    assert orch.chain_slot == 7_070
 
 
 async def test_a_garbage_get_slot_answer_is_not_taken(tmp_path):
