@@ -241,6 +241,14 @@ class HealthWatch:
         if self.balance is not None and low and self.balance < low:
             obs.append(hl.BalanceLow(self.balance, low))
 
+    async def initial_balance(self) -> int | None:
+        """Live, at start (before Ingest can bring the first entry): the balance read and the capital capped."""
+        if not self.live or not self.wallet:
+            return None
+        await asyncio.gather(*(self.handles[n].ping.remote() for n in (names.LEDGER, names.RPC_POOL, names.RISK)))
+        await self._wallet(time.time(), None, [], set())
+        return self.capital
+
     async def _read_flows(self) -> int | None:
         """Fold the fills booked since the last read into the wallet flows; how many there were (None: failed)."""
         n = 0

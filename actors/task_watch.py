@@ -91,7 +91,7 @@ class _ErrorForwarder(logging.Handler):
         super().__init__(level=logging.ERROR)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name == log.name:                 # reported as exceptions already
+        if record.name in (log.name, "launchray.health"):   # reported as exceptions / level alerts already
             return
         try:
             msg = redact_patterns(record.getMessage())[:MAX_TEXT]

@@ -78,6 +78,8 @@ async def test_the_wallet_caps_capital_and_an_outflow_nobody_booked_is_critical(
         handles[names.RISK] = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
         try:
             watch = HealthWatch(cfg, handles, wallet=str(wallet.pubkey()), ping_failed=set)
+            # at start, before any entry: min(10 SOL configured, 5 SOL - 0.05 reserve)
+            assert await watch.initial_balance() == 5 * SOL - SOL // 20
             a, alerts = await watch.check(time.time())
             assert watch.view()["wallet"]["balance_lamports"] == 5 * SOL
             assert (await handles[names.RISK].status.remote())["capital"] == 5 * SOL - SOL // 20
