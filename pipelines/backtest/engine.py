@@ -16,7 +16,9 @@ Time line (latency.py): the stream is cut into one batch per slot. For every slo
         every live token, since windows decay without trades) and eviction (10 s), exit sweep for max-hold +
         mark-to-market of the risk book (1 s);
      b. route (IngestCore.route);
-     c. sniper: first launches -> Sniper.on_launch -> queue (Orchestrator.on_launches), then a tick;
+     c. sniper: first launches -> Sniper.on_launch -> queue (Orchestrator.on_launches), then a tick; a launch
+        delivered more than scoring.sniper_max_age_slots after its own slot (the delivery slot is the chain's) is
+        counted stale_launch and not sniped, as live;
      d. lifecycle (Complete / Migration / PoolCreated) -> ExitWatch.on_lifecycle -> exits queued, a tick if any;
      e. per shard, in shard order (each shard's batch goes to the MomentumEngine on its own, as live):
         analysis: ShardCore.apply_states -> the touched tokens, merged into that shard's refreshed ones when a
