@@ -319,9 +319,21 @@ def ledger_facts(path: Path) -> LedgerFacts:
             fills=fills,
             orders=tuple(LedgerOrder(o.id, o.mint, o.side.value, o.state.value, o.created_at) for o in orders),
             positions=tuple(LedgerPosition(p.mint, p.opened_at, p.is_open, p.strategy) for p in store.positions()),
-            launch_mints=frozenset(store.launch_mints()), tx_costs_lamports=store.tx_costs_total())
+            launch_mints=frozenset(store.launch_mints()), tx_costs_lamports=store.tx_costs_total(),
+            tx_cost_signatures=_tx_cost_signatures(path))
     finally:
         store.close()
+
+
+def _tx_cost_signatures(path: Path) -> frozenset[str]:
+    import sqlite3
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return frozenset(r[0] for r in db.execute("SELECT signature FROM tx_costs"))
+    except sqlite3.Error:
+        return frozenset()
+    finally:
+        db.close()
 
 
 def chain_facts(simnet: SimnetProcess, wallet: str, funded: int, stranger: str) -> ChainFacts:

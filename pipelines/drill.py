@@ -73,6 +73,7 @@ class LedgerFacts:
     positions: tuple[LedgerPosition, ...]
     launch_mints: frozenset[str]
     tx_costs_lamports: int
+    tx_cost_signatures: frozenset[str] = frozenset()   # failed transactions whose fee the ledger booked
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ class Verdict:
     stolen_lamports: int
     unexpected_exits: tuple[str, ...]
     launches_total: int
+    unbooked_failed_txs: tuple[str, ...] = ()   # landed-and-failed wallet txs whose fee the ledger lacks
+    failed_fees_chain: int = 0                  # what those fees cost on chain (all failed wallet txs)
 
     @property
     def stuck_exits(self) -> int:
@@ -157,7 +160,9 @@ class Verdict:
                             "unresolved_orders": list(self.unresolved_orders),
                             "sol_diff_lamports": self.sol_diff_lamports, "token_diff": dict(self.token_diff),
                             "launches_missed": list(self.launches_missed), "launches_total": self.launches_total,
-                            "unexpected_exits": list(self.unexpected_exits)},
+                            "unexpected_exits": list(self.unexpected_exits),
+                            "unbooked_failed_txs": list(self.unbooked_failed_txs),
+                            "failed_fees_chain_lamports": self.failed_fees_chain},
                 "phases": [{**asdict(r), "slots": list(r.slots), "fired": dict(r.fired),
                             "run_exits": list(r.run_exits), "notes": list(r.notes)} for r in self.rows]}
 
@@ -229,6 +234,8 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
     during = [(m, s) for m, s in chain.launches if first <= s <= last]
     missed = [(m, s) for m, s in during if m not in ledger.launch_mints]
     unexpected = [f"{p.name}: {e}" for p in phases if not p.critical for e in p.run_exits]
+    failed = [t for t in chain.transactions if t.signer and not t.ok]
+    booked = ledger.tx_cost_signatures | {f.signature for f in ledger.fills}
 
     per: dict[str, Counter] = defaultdict(Counter)
 
@@ -258,7 +265,9 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
                    stuck_positions=tuple(p.mint for p in stuck), unresolved_orders=tuple(o.id for o in unresolved),
                    sol_diff_lamports=sol_diff, token_diff=token_diff,
                    launches_missed=tuple(m for m, _ in missed), stolen_lamports=chain.stolen_lamports,
-                   unexpected_exits=tuple(unexpected), launches_total=len(during))
+                   unexpected_exits=tuple(unexpected), launches_total=len(during),
+                   unbooked_failed_txs=tuple(t.signature for t in failed if t.signature not in booked),
+                   failed_fees_chain=-sum(t.lamports_delta for t in failed))
 
 
 def format_table(v: Verdict) -> str:
@@ -282,6 +291,9 @@ def format_table(v: Verdict) -> str:
     for r in v.rows:
         for note in (*r.run_exits, *r.notes):
             out.append(f"  {r.name}: {note}")
+    if v.unbooked_failed_txs:
+        out.append(f"  {len(v.unbooked_failed_txs)} wallet transaction(s) landed and failed with no fee booked: "
+                   + ", ".join(s[:12] for s in v.unbooked_failed_txs[:5]))
     out.append("VERDICT: " + ("PASS" if v.passed else "FAIL"))
     return "\n".join(out)
 

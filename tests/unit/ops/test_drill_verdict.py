@@ -22,7 +22,8 @@ def _clean():
              LedgerFill("sigB1", "oB1", "MintB", "buy", 50_000_000, 2_000_000, 300, "momentum"))
     orders = tuple(LedgerOrder(f.order_id, f.mint, f.side, "confirmed", 1010.0) for f in fills)
     positions = (LedgerPosition("MintA", 1010.0, False, "sniper"), LedgerPosition("MintB", 1090.0, True, "momentum"))
-    ledger = LedgerFacts(fills, orders, positions, frozenset({"MintA", "MintB", "MintC"}), tx_costs_lamports=5_000)
+    ledger = LedgerFacts(fills, orders, positions, frozenset({"MintA", "MintB", "MintC"}), tx_costs_lamports=5_000,
+                         tx_cost_signatures=frozenset({"failed1"}))
     txs = (WalletTx("airdrop", 90, True, False, FUNDED),
            WalletTx("sigA1", 120, True, True, -100_000_000), WalletTx("sigA2", 190, True, True, 80_000_000),
            WalletTx("failed1", 200, False, True, -5_000), WalletTx("sigB1", 300, True, True, -50_000_000))
@@ -90,9 +91,10 @@ def test_balances_are_compared_to_the_lamport_and_per_token():
                                         wallet_tokens={"MintB": 1_999_999, "MintZ": 3}), RULES, NOW)
     assert v.sol_diff_lamports == -7 and v.token_diff == {"MintB": -1, "MintZ": 3}
     assert v.balance_diff_lamports == 11 and not v.passed
-    # failed transactions' fees the ledger did not book are missing lamports too
-    v = verdict(PHASES, replace(ledger, tx_costs_lamports=0), chain, RULES, NOW)
-    assert v.sol_diff_lamports == -5_000
+    # failed transactions' fees the ledger did not book are missing lamports too, and named
+    v = verdict(PHASES, replace(ledger, tx_costs_lamports=0, tx_cost_signatures=frozenset()), chain, RULES, NOW)
+    assert v.sol_diff_lamports == -5_000 and v.unbooked_failed_txs == ("failed1",) and v.failed_fees_chain == 5_000
+    assert verdict(PHASES, ledger, chain, RULES, NOW).unbooked_failed_txs == ()
 
 
 def test_launches_the_ledger_lacks_are_missed_in_their_phase():
