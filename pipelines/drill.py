@@ -106,6 +106,7 @@ class PhaseRow:
     name: str
     seconds: float
     slots: tuple[int, int]
+    orders: int                 # orders the run created in the phase: did the faults meet any trading?
     fills: int
     lost_fills: int
     duplicate_buys: int
@@ -242,6 +243,8 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
     def count(kind: str, i: int | None) -> None:
         if i is not None:
             per[kind][i] += 1
+    for o in ledger.orders:
+        count("orders", _phase_of_time(phases, o.created_at))
     for f in ledger.fills:
         count("fills", _phase_of_slot(phases, f.slot))
     for t in lost:
@@ -257,7 +260,7 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
     for _, s in missed:
         count("missed", _phase_of_slot(phases, s))
     rows = tuple(PhaseRow(p.name, round(p.ended_at - p.started_at, 1), (p.start_slot, p.end_slot),
-                          per["fills"][i], per["lost"][i], per["dups"][i], per["stuck"][i], per["launches"][i],
+                          per["orders"][i], per["fills"][i], per["lost"][i], per["dups"][i], per["stuck"][i], per["launches"][i],
                           per["missed"][i], tuple(p.run_exits), dict(p.fired), tuple(p.notes))
                  for i, p in enumerate(phases))
     return Verdict(rows=rows, lost_fills=tuple(t.signature for t in lost),
@@ -272,11 +275,11 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
 
 def format_table(v: Verdict) -> str:
     """The drill's report: one row per phase, then the totals and the verdict line."""
-    head = ("phase", "secs", "fills", "lost", "dup buys", "stuck", "launches missed", "run exits", "faults fired")
+    head = ("phase", "secs", "orders", "fills", "lost", "dup buys", "stuck", "launches missed", "run exits", "faults fired")
     lines = [head]
     for r in v.rows:
         fired = ", ".join(f"{k}={n}" for k, n in sorted(r.fired.items()) if n) or "-"
-        lines.append((r.name, f"{r.seconds:.0f}", str(r.fills), str(r.lost_fills), str(r.duplicate_buys),
+        lines.append((r.name, f"{r.seconds:.0f}", str(r.orders), str(r.fills), str(r.lost_fills), str(r.duplicate_buys),
                       str(r.stuck_exits), f"{r.launches_missed}/{r.launches}", str(len(r.run_exits)), fired))
     widths = [max(len(row[i]) for row in lines) for i in range(len(head) - 1)]
     out = ["  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + "  " + row[-1] for row in lines]
@@ -291,6 +294,10 @@ def format_table(v: Verdict) -> str:
     for r in v.rows:
         for note in (*r.run_exits, *r.notes):
             out.append(f"  {r.name}: {note}")
+    idle = [r.name for r in v.rows if not r.orders and r.name != "recovery"]
+    if idle:
+        out.append(f"  no order in: {', '.join(idle)} (those faults met no trade: a risk pause, no signal? see the "
+                   "run logs)")
     if v.unbooked_failed_txs:
         out.append(f"  {len(v.unbooked_failed_txs)} wallet transaction(s) landed and failed with no fee booked: "
                    + ", ".join(s[:12] for s in v.unbooked_failed_txs[:5]))

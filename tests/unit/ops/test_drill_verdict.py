@@ -39,7 +39,9 @@ def test_a_clean_drill_passes_and_counts_launches_inside_the_phases_only():
     assert v.passed and all(n == 0 for n in v.totals.values())
     assert v.launches_total == 3                 # "Early" (slot 50) came before the first phase
     assert [r.fills for r in v.rows] == [1, 1, 1] and [r.launches for r in v.rows] == [1, 0, 2]
-    assert format_table(v).endswith("VERDICT: PASS")
+    assert [r.orders for r in v.rows] == [3, 0, 0]                # all three created at ts 1010
+    table = format_table(v)
+    assert table.endswith("VERDICT: PASS") and "no order in: 429 storm, sigkill + restart" in table
 
 
 def test_a_confirmed_wallet_transaction_without_a_fill_is_a_lost_fill():
