@@ -39,6 +39,7 @@ log = logging.getLogger("launchray.health")
 LAMPORTS = 1_000_000_000
 CALL_TIMEOUT_S = 3.0
 PROBE_TIMEOUT_S = 5.0
+RPC_PROBE_EVERY_S = 2.0    # a getSlot at most this often: a few % of a provider's smallest rate limit
 PROBE_KEY = "health_probe"
 DECISION_PATH = frozenset({names.INGEST, names.ORCHESTRATOR, names.RISK, names.EXECUTOR, names.POSITIONS,
                            names.LEDGER, names.RPC_POOL, names.SUPERVISOR})
@@ -95,6 +96,7 @@ class HealthWatch:
         self.replay = cfg.chain.source == "replay"
         self.live = cfg.execution.mode == "live"
         self.ledger_probe, self.rpc_probe = _Probe(), _Probe()
+        self.rpc_probed = float("-inf")
         self.reports: list[hl.Observation] = []          # exceptions reported since the last check
         self.problems: dict[str, int] = {}               # reported by actor and kind, for status
         self.on_critical_done = False
@@ -170,7 +172,10 @@ class HealthWatch:
     def _rpc(self, rpc, obs: list, unknown: set) -> None:
         if self.replay or names.RPC_POOL not in self.handles:
             return
-        self.rpc_probe.start(lambda: self._call(names.RPC_POOL, "get_slot", timeout=PROBE_TIMEOUT_S))
+        now = time.monotonic()
+        if now - self.rpc_probed >= RPC_PROBE_EVERY_S:     # traffic to judge by even on a quiet chain
+            self.rpc_probed = now
+            self.rpc_probe.start(lambda: self._call(names.RPC_POOL, "get_slot", timeout=PROBE_TIMEOUT_S))
         endpoints = (rpc or {}).get("endpoints") if isinstance(rpc, dict) else None
         if not endpoints:
             unknown.add(hl.Cause.RPC_DOWN)

@@ -18,6 +18,8 @@ import time
 import ray
 
 from actors import names, observe
+from actors.alerts import AlertSender
+from actors.control_alerts import alerts_configured
 from actors.health_watch import HealthWatch
 from pipelines import health_levels as hl
 from pipelines.config import Config
@@ -65,6 +67,8 @@ class Supervisor:
         self.down: set[str] = set()                 # children whose last ping failed
         self.health = HealthWatch(cfg, self.handles, wallet=wallet, ping_failed=lambda: set(self.down))
         self.alerts_posted: dict[str, int] = {}
+        self._sender = None                          # only without a ControlPlane (see _post)
+        self._sender_ready = None
         if ray.get_runtime_context().was_current_actor_reconstructed:
             self.attach()            # a restarted Supervisor finds its running children again
             self.reattached = True
@@ -198,6 +202,17 @@ class Supervisor:
                 control.post_alerts.remote(list(alerts))
             except Exception as exc:  # noqa: BLE001
                 log.warning("alerts not handed to the control plane: %s", type(exc).__name__)
+        elif alerts and alerts_configured(self.cfg):
+            # no ControlPlane (api.enabled = false): these alerts still go out, from a sender of our own
+            if self._sender is None:
+                self._sender = AlertSender(self.cfg.alerts)
+                self._sender_ready = asyncio.ensure_future(self._sender.start())
+            asyncio.ensure_future(self._post_own(list(alerts)))
+
+    async def _post_own(self, alerts: list) -> None:
+        await self._sender_ready
+        for a in alerts:
+            self._sender.post(a)
 
     def health_view(self) -> dict:
         return self.health.view()
@@ -315,6 +330,10 @@ class Supervisor:
             except Exception as exc:  # noqa: BLE001
                 log.error("ledger not checkpointed at shutdown: %s", type(exc).__name__)
         self.health.close()
+        if self._sender is not None:        # the CRITICAL alert (or any other) is delivered before the run ends
+            await self._sender_ready
+            await self._sender.close()
+            self._sender = None
         report["status"] = await self.status()
         self.state = "stopped"
         return report

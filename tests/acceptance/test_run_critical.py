@@ -1,6 +1,8 @@
 """`launchray run` (a real subprocess with its own Ray and embedded simnet) stops with exit code 3 and a one-line
 reason when the error level goes CRITICAL: here every RPC request fails (simnet's `POST /admin/faults`,
-http_5xx_rate = 1.0) for longer than errors.rpc_down_critical_s. Before that the progress line shows the level."""
+http_5xx_rate = 1.0) for longer than errors.rpc_down_critical_s. With no control API (api.enabled = false) the
+Supervisor sends the level's alerts itself: the DEGRADED one, then the urgent CRITICAL one, reach a webhook on
+127.0.0.1 before the process ends."""
 from __future__ import annotations
 
 import json
@@ -15,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.control.test_observability_live import Receiver
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _profile(tmp: Path) -> Path:
+def _profile(tmp: Path, hook: str = "") -> Path:
     path = tmp / "critical.toml"
     path.write_text(f"""
 extends = "sim"
@@ -32,6 +36,9 @@ path = "{tmp / 'ledger.sqlite'}"
 dir = "{tmp / 'logs'}"
 [api]
 enabled = false
+[alerts]
+webhook_url = "{hook}"
+min_interval_s = 0.0
 [simnet]
 speed = 4.0
 launches_per_minute = 20.0
@@ -48,7 +55,17 @@ on_critical = "report"
 
 
 def test_run_exits_non_zero_with_a_one_line_reason_on_critical(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "actors.cli", "run", "--profile", str(_profile(tmp_path)),
+    with Receiver() as hook:
+        _run_until_critical(tmp_path, hook)
+    kinds = [a["kind"] for a in hook.alerts]
+    assert "degraded" in kinds and "critical" in kinds and kinds.index("degraded") < kinds.index("critical")
+    critical = next(a for a in hook.alerts if a["kind"] == "critical")
+    assert critical["urgent"] is True and "rpc_down_too_long" in critical["fields"]
+    assert critical["fields"]["action"].startswith("entries halted; positions: report")
+
+
+def _run_until_critical(tmp_path: Path, hook) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "actors.cli", "run", "--profile", str(_profile(tmp_path, hook.url)),
                              "--duration", "120", "--summary-json", str(tmp_path / "summary.json")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
