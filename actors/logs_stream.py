@@ -41,8 +41,8 @@ from pipelines.chain.errors import DecodeError
 from pipelines.ingest import backfill_order
 from pipelines.redaction import redact_url
 from pipelines.rpc.policy import Backoff
-from pipelines.stream_input import (MAX_FRAME_BYTES, LogsNote, Reject, parse_frame, read_notification,
-                                    read_subscribe_reply, signature_entries, transaction_result)
+from pipelines.stream_input import (MAX_FRAME_BYTES, SUSPECT, LogsNote, Reject, parse_frame, read_notification,
+                                    read_subscribe_reply, signature_entries, subscription_of, transaction_result)
 
 log = logging.getLogger("launchray.logs_stream")
 
@@ -52,6 +52,9 @@ MAX_BACKFILL_PAGES = 20   # 20,000 signatures per program; a longer outage is re
 BACKFILL_ATTEMPTS = 12    # per gap, with backoff: minutes of RPC trouble
 MAX_EARLY = 50_000        # notifications held while subscribing; a subscribe that never completes is cut
 MAX_BACKGROUND_READS = 1024   # truncated-log re-reads in flight; a flood past it is counted, not queued forever
+# A message skipped on a live subscription may have replaced a real notification: that program's transactions
+# after the cursor are read back this long after (what is only late arrives first and is not read twice).
+SUSPECT_DELAY_S = 2.0
 
 
 class ChainRpc(Protocol):
@@ -72,7 +75,8 @@ class LogsStream:
     def __init__(self, core, ws_urls: list[str], programs: list[str], *, commitment: str, timeout_s: float,
                  backoff: Backoff, rpc: ChainRpc, on_logs: Callable[[str, int, list, float], None],
                  on_events: Callable[[list, float], Awaitable[None]],
-                 on_decode_error: Callable[[str], None] = count_decode_error) -> None:
+                 on_decode_error: Callable[[str], None] = count_decode_error,
+                 suspect_delay_s: float = SUSPECT_DELAY_S) -> None:
         self.core, self.ws_urls, self.programs = core, list(ws_urls), list(programs)
         self.commitment, self.timeout_s, self.backoff, self.rpc = commitment, timeout_s, backoff, rpc
         self.on_logs, self.on_events, self.on_decode_error = on_logs, on_events, on_decode_error
@@ -83,6 +87,8 @@ class LogsStream:
         self.rejects: Counter[str] = Counter()  # inputs skipped, by Reject label (also in launchray_decode_errors)
         self._logged: set[str] = set()         # reject kinds already logged (each is logged once, then counted)
         self.chain_slot = 0                    # the chain's slot as last read by the owner (0: unknown)
+        self.suspect_delay_s = suspect_delay_s
+        self._suspects: set[str] = set()       # programs with a read-back scheduled after a skipped message
         self._ws = None
         self._rng = random.Random()
         self._tasks: set[asyncio.Task] = set()
@@ -110,8 +116,7 @@ class LogsStream:
                         for data in early:
                             self._on_message(data, subs)
                         self._plans.extend(plans)      # a gap outlives the connection that found it
-                        if self._backfiller is None or self._backfiller.done():
-                            self._backfiller = asyncio.ensure_future(self._backfill_plans())
+                        self._start_backfill()
                         await self._receive(ws, subs)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
                     log.warning("websocket %s: %s", redact_url(url), type(exc).__name__)   # no API key in logs
@@ -140,6 +145,30 @@ class LogsStream:
             self._logged.add(kind.value)
             log.warning("stream input skipped: %s (counted in launchray_decode_errors{source=%s}; later ones are "
                         "counted, not logged)", kind.name.lower(), kind.value)
+
+    def _suspect(self, kind: Reject, program: str | None) -> None:
+        """A skipped message may have been a real notification in disguise: read its program's transactions
+        after the cursor back from the chain (all programs when it named none), once per program at a time."""
+        if kind not in SUSPECT:
+            return
+        for p in [program] if program else self.programs:
+            if p in self._suspects:
+                continue
+            plan = self.core.gaps.suspected(p)
+            if plan is not None:
+                self._suspects.add(p)
+                self._spawn(self._backfill_later(plan))
+
+    async def _backfill_later(self, plan) -> None:
+        await asyncio.sleep(self.suspect_delay_s)
+        self._suspects.discard(plan.program)
+        self.core.stats["suspect_backfills"] = self.core.stats.get("suspect_backfills", 0) + 1
+        self._plans.append(plan)
+        self._start_backfill()
+
+    def _start_backfill(self) -> None:
+        if self._backfiller is None or self._backfiller.done():
+            self._backfiller = asyncio.ensure_future(self._backfill_plans())
 
     def _frame_error(self, msg) -> Reject:
         code = getattr(msg.data, "code", None)
@@ -206,10 +235,12 @@ class LogsStream:
                 data = parse_frame(msg.data)
                 if isinstance(data, Reject):
                     self._reject(data)
+                    self._suspect(data, None)
                 else:
                     self._on_message(data, subs)
             elif msg.type == aiohttp.WSMsgType.BINARY:      # Solana's pubsub sends text only
                 self._reject(Reject.JSON)
+                self._suspect(Reject.JSON, None)
             elif msg.type == aiohttp.WSMsgType.ERROR:       # aiohttp has closed the socket: reconnect
                 self._reject(self._frame_error(msg))
                 break
@@ -223,6 +254,7 @@ class LogsStream:
         note = read_notification(data, subs, self.chain_slot)
         if isinstance(note, Reject):
             self._reject(note)
+            self._suspect(note, subscription_of(data, subs))
             return
         self._accept(note)
 

@@ -73,6 +73,14 @@ class GapTracker:
             c.disconnects += 1
         c.connected = False
 
+    def suspected(self, program: str) -> BackfillPlan | None:
+        """The stream skipped a message it could not read: what it carried (a transaction of this program, perhaps)
+        is read back from the chain after the cursor as it stands. None before the first sighting: no anchor."""
+        c = self.cursor(program)
+        if not c.last_signature:
+            return None
+        return BackfillPlan(program=program, until=c.last_signature, min_slot=c.last_slot)
+
     def reconnected(self, program: str) -> BackfillPlan | None:
         """After (re)subscribing: a plan to fetch what was missed, or None on the first connect."""
         c = self.cursor(program)

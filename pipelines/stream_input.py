@@ -16,7 +16,8 @@ from enum import Enum
 
 
 class Reject(str, Enum):
-    """Why an input was skipped; the value is the `source` label of launchray_decode_errors."""
+    """Why an input was skipped; the value is the `source` label of launchray_decode_errors. A WebSocket reject
+    may have replaced a real notification: the stream reads that program's recent transactions back (SUSPECT)."""
     JSON = "ws_json"                      # not JSON, not text (a binary frame), or not a JSON object
     SIZE = "ws_size"                      # a frame over MAX_FRAME_BYTES
     DEPTH = "ws_depth"                    # nested deeper than the parser (or MAX_ERR_DEPTH for `err`) allows
@@ -55,6 +56,9 @@ class SubscribeReply:
     request_id: int
     subscription: int | None      # None when refused
     error: object = None
+
+
+SUSPECT = frozenset({Reject.JSON, Reject.DEPTH, Reject.SHAPE, Reject.UNKNOWN_SUB, Reject.FUTURE_SLOT})
 
 
 def parse_frame(text) -> object:
@@ -132,6 +136,13 @@ def read_notification(data, subs: Mapping[int, str] | None, chain_slot: int = 0)
     if program is None:
         return Reject.UNKNOWN_SUB
     return LogsNote(program, sig, slot, err, logs)
+
+
+def subscription_of(data, subs: Mapping[int, str]) -> str | None:
+    """The program of a rejected message's subscription, when it names one we hold (else None: any of them)."""
+    params = data.get("params") if isinstance(data, dict) else None
+    sub = params.get("subscription") if isinstance(params, dict) else None
+    return subs.get(sub) if type(sub) is int else None
 
 
 def read_subscribe_reply(data, pending: Mapping[int, str]) -> SubscribeReply | Reject | None:

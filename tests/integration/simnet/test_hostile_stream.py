@@ -51,13 +51,14 @@ def decode_errors() -> Counter:
 class Run:
     """A LogsStream on the provider, every launch it delivers collected (from notifications and backfill)."""
 
-    def __init__(self, provider: HostileProvider, rpc_url: str, timeout_s: float = 2.0) -> None:
+    def __init__(self, provider: HostileProvider, rpc_url: str, timeout_s: float = 2.0,
+                 suspect_delay_s: float = 2.0) -> None:
         self.core = IngestCore(1)
         self.launches: list[str] = []
         self.client = RpcClient([rpc_url], FAST)
         self.stream = LogsStream(self.core, [provider.ws_url], [P.PUMP], commitment="confirmed", timeout_s=timeout_s,
                                  backoff=Backoff(0.05, 0.2), rpc=ClientRpc(self.client),
-                                 on_logs=self.on_logs, on_events=self.on_events)
+                                 on_logs=self.on_logs, on_events=self.on_events, suspect_delay_s=suspect_delay_s)
 
     def on_logs(self, sig, slot, logs, recv):
         events, _ = self.core.decode_batch([(sig, slot, logs)])
@@ -139,6 +140,40 @@ async def test_every_launch_survives_every_kind_of_malformed_notification(sn, ca
     skipped = [r.getMessage() for r in caplog.records if "stream input skipped" in r.getMessage()]
     assert len(skipped) == len(expected)                                      # once per kind, not per message
     assert {m.split(": ", 1)[1].split(" ")[0] for m in skipped} == {"shape", "json", "unknown_sub", "depth", "size"}
+
+
+async def test_a_launch_whose_notification_was_replaced_by_garbage_is_read_back_from_the_chain(sn):
+    """What simnet's malformed_notifications fault does: the bad variant REPLACES the real notification, so the
+    real one never comes. Each skipped message makes the stream read its program's transactions after the
+    cursor back from the chain (a moment later, so what is merely in flight is not read twice): nothing is lost,
+    and the connection stays up."""
+    L = [launch(sn.bank) for _ in range(7)]
+    replaced = [
+        notification(SUB_ID, L[1].signature, L[1].slot, [1, 2, 3]),
+        json.dumps({"jsonrpc": "2.0", "method": "logsNotification",
+                    "params": {"subscription": SUB_ID, "result": {"context": {"slot": L[2].slot}, "value": None}}}),
+        of(L[3], sub=SUB_ID + 99),                                   # the real notification, a stranger's sub id
+        of(L[4]).encode(),                                           # the real notification in a binary frame
+        '}{"jsonrpc": 2.0, method: logsNotification ]]',             # L5's, unreadable
+    ]
+
+    async def script(ws, n):
+        await answer_subscribes(ws)
+        await ws.send_str(of(L[0]))
+        for frame in replaced:
+            await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+        await ws.send_str(of(L[6]))
+
+    async with HostileProvider(script, upstream=sn.http_url) as provider:
+        run = Run(provider, provider.http_url, suspect_delay_s=0.2)
+        task = asyncio.create_task(run.stream.run())
+        await run.until(lambda: len(set(run.launches)) == len(L))
+        await asyncio.sleep(0.3)
+        await run.close(task)
+    assert sorted(run.launches) == sorted(x.mint for x in L) and len(run.launches) == len(L)
+    assert run.stream.rejects == Counter({"ws_shape": 2, "ws_unknown_sub": 1, "ws_json": 2})
+    assert provider.connections == 1 and run.core.stats["reconnects"] == 0
+    assert 1 <= run.core.stats["suspect_backfills"] <= 2     # one read-back per program at a time, not per message
 
 
 async def test_garbage_while_subscribing_is_counted_and_the_next_connection_delivers(sn):
