@@ -46,6 +46,7 @@ HOLDERS_PER_ROUND = 20
 REFRESH_S = REFRESH_EVERY_S
 EVICT_S = EVICT_EVERY_S
 CHECKPOINT_S = 10.0
+CHAIN_SLOT_S = 5.0
 
 
 def checkpoint_path(cfg: Config, index: int) -> Path:
@@ -77,7 +78,8 @@ class AnalyzerShard:
         loop = asyncio.get_event_loop()
         self._tasks = [loop.create_task(self._maintenance_loop())]
         if not self.clock.replay:
-            self._tasks += [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop())]
+            self._tasks += [loop.create_task(self._flush_loop()), loop.create_task(self._reads_loop()),
+                            loop.create_task(self._chain_slot_loop())]
 
     def _load_kernel(self) -> None:
         try:
@@ -262,6 +264,18 @@ class AnalyzerShard:
             if now - last_ckpt >= CHECKPOINT_S:
                 await asyncio.get_event_loop().run_in_executor(None, self._checkpoint_quietly)
                 last_ckpt = now
+
+    async def _chain_slot_loop(self) -> None:
+        """The chain's slot for ShardCore's warm-up (a launch far behind it was learned late): read first thing,
+        before Ingest's backfill of a restart's gap can arrive, then every CHAIN_SLOT_S."""
+        while True:
+            try:
+                slot = await asyncio.wait_for(self.peers(names.RPC_POOL).get_slot.remote(), 5.0)
+                self.core.note_chain_slot(slot, self.clock.now())
+                wait = CHAIN_SLOT_S
+            except Exception:     # noqa: BLE001 - the pool not up yet, or every endpoint failing: again soon
+                wait = 1.0
+            await asyncio.sleep(wait)
 
     def _checkpoint_quietly(self) -> None:
         try:

@@ -442,6 +442,12 @@ class ShardCore:
     def max_slot(self) -> int:
         return self.slots.newest
 
+    def note_chain_slot(self, slot, now: float) -> None:
+        """The chain's slot as the host read it (getSlot): a launch far behind it was learned late, even when the
+        gap's backfill is the first thing a fresh shard sees after a restart."""
+        if math.isfinite(now):
+            self.slots.see(slot, now)
+
     def stats(self) -> dict:
         n = len(self.tokens)
         sample = [st for _, st in zip(range(64), reversed(self.tokens.values()))]

@@ -177,3 +177,16 @@ def test_the_slot_rate_is_learned_and_kept_across_a_restart():
     restored.restore(shard.snapshot())
     restored.ingest([Curve(slot=1_250).launch()], 140.0)   # 40 s down: the chain is 100 slots further
     assert restored.max_slot == 1_350
+
+
+def test_a_fresh_shard_told_the_chain_s_slot_flags_a_backfill_that_comes_first():
+    # The drill's SIGKILL + restart, no checkpoint yet: the shard starts empty and the gap's backfill is the first
+    # thing it sees. The host read the chain's slot first (AnalyzerShard: getSlot before the backfill can come).
+    shard = ShardCore(CFG.analysis)
+    shard.note_chain_slot(205, 823.5)
+    made_while_down = Curve(slot=107)
+    out = shard.ingest([made_while_down.launch(), *run_buys(made_while_down, 40, 23)], 823.7)
+    f = next(x for x in out if x.mint == made_while_down.mint)
+    assert not f.warm and would_buy(f, 823.7) and opportunities([f], 823.7) == []
+    [g] = shard.ingest([Curve(slot=200).launch()], 824.0)     # launched as the run came back: live
+    assert g.warm
