@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="", metavar="PATH", help="also write the verdict as JSON to PATH")
     p.add_argument("--seed", type=int, default=None, help="simnet seed (default: the profile's)")
     p.add_argument("--shards", type=int, default=1, help="analyzer shards of the drilled run (default 1)")
+    p.add_argument("--keep-risk-limits", action="store_true",
+                   help="keep the profile's loss breakers (by default the drill turns off the consecutive-loss "
+                        "pause, daily loss limit and drawdown halt, so that every fault phase meets trades)")
     p.add_argument("--phases", default="", metavar="WORDS",
                    help="only the phases whose names contain one of these comma-separated words (e.g. "
                         "'sigkill,disk'); default: all")
@@ -102,6 +105,11 @@ class Drill:
             "RAY__NAMESPACE": f"drill-{uuid.uuid4().hex[:12]}", "RAY__INCLUDE_DASHBOARD": False,
             "RAY__ADDRESS": "", "API__PORT": 0, "EXITS__MAX_HOLD_S": self.max_hold_s,
         }
+        if not self.args.keep_risk_limits:
+            # simnet's coins rug often: five losses in a row would pause entries for the rest of the drill and
+            # leave the later fault phases with no trade to break
+            overrides.update({"RISK__CONSECUTIVE_LOSS_PAUSE_S": 0.0, "RISK__DAILY_LOSS_LIMIT": 1.0,
+                              "RISK__DRAWDOWN_HALT": 1.0})
         for key, value in overrides.items():
             env["LAUNCHRAY__" + key] = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
         env["RAY_TMPDIR"] = str(self.workdir / "r")
@@ -124,7 +132,10 @@ class Drill:
             (self.workdir / "r").mkdir(exist_ok=True)
             self.run_proc = RunProcess(self.workdir, self.args.profile, self._env(key_file), self.args.shards)
             print(f"  simnet {self.simnet.http_url}, wallet {wallet} funded with {FUNDED_SOL} SOL; starting "
-                  f"`launchray run` in live mode ({self.disk.mechanism} for the full-disk phase)", flush=True)
+                  f"`launchray run` in live mode ({self.disk.mechanism} for the full-disk phase; exits.max_hold_s "
+                  f"{self.max_hold_s:g}" + ("" if self.args.keep_risk_limits else
+                                           "; loss breakers off: --keep-risk-limits keeps them") + ")",
+                  flush=True)
             self.run_proc.start()
             for spec in self.specs:
                 self.done.append(self._phase(spec))
@@ -149,6 +160,7 @@ class Drill:
         print(format_table(v), flush=True)
         if self.args.json:
             out = {"profile": self.args.profile, "minutes": self.args.minutes, "workdir": str(self.workdir),
+                   "loss_breakers": "profile" if self.args.keep_risk_limits else "off",
                    "wallet": wallet, "funded_lamports": funded, "disk_full_mechanism": self.disk.mechanism,
                    "rules": {"max_hold_s": rules.max_hold_s, "grace_s": rules.grace_s}, **v.to_dict()}
             Path(self.args.json).parent.mkdir(parents=True, exist_ok=True)
