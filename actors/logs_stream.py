@@ -14,7 +14,10 @@ closes the socket: counted, reconnected, the gap backfilled), a binary frame, ga
 notification of the wrong shape or for an unknown subscription, a bad subscribe reply, a wrong signature page or
 transaction. Each is counted (`rejects`, and launchray_decode_errors{source} through `on_decode_error`), logged
 once per kind and skipped; only a broken subscribe or frame costs the connection. The check comes before the
-core's accept, so a bad message never marks a signature seen or moves a cursor.
+core's accept, so a bad message never marks a signature seen or moves a cursor. A message skipped on a live
+subscription may have replaced a real notification, so its program's transactions after the cursor are read back
+from the chain SUSPECT_DELAY_S later (the same backfill as after a reconnect; what merely arrived late is in the
+dedupe by then and is not read twice).
 
 The decisions (accept a notification, the gap plans, dedupe, counters) are the `core`'s (actors/ingest.py
 IngestCore, over pipelines/ingest.py); this class does the sockets. What it produces goes to two callbacks:
