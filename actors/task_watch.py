@@ -24,7 +24,6 @@ GRACE_S = 1.0           # an awaited task's exception is retrieved in the same l
 ERROR_EVERY_S = 60.0
 MAX_TEXT = 300
 
-_installed: set[int] = set()
 _target: tuple[str, str] | None = None       # (namespace, component)
 _error_sent: dict[str, float] = {}
 
@@ -70,7 +69,9 @@ def _check(task: asyncio.Task) -> None:
 
 
 def _done(task: asyncio.Task) -> None:
-    if task.cancelled():
+    # Runs first among the task's callbacks: an exception is set and not yet retrieved by anyone. Only then
+    # is it worth a look later (a task that returned costs nothing more here).
+    if task.cancelled() or not getattr(task, "_log_traceback", False):
         return
     try:
         task.get_loop().call_later(GRACE_S, _check, task)
@@ -121,9 +122,8 @@ def install(namespace: str, component: str) -> None:
         loop = asyncio.get_event_loop()
     except RuntimeError:
         return
-    if id(loop) in _installed:
+    if loop.get_exception_handler() is _handler:      # a second actor in this process (tests)
         return
-    _installed.add(id(loop))
     if loop.get_task_factory() is None:
         loop.set_task_factory(_task_factory)
     loop.set_exception_handler(_handler)
