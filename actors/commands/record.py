@@ -65,7 +65,8 @@ class _Rpc:
         raise ConnectionError(f"{method} failed on every RPC URL: {last}")
 
     async def signatures(self, program: str, until, before, limit: int) -> list[dict]:
-        opts = {"until": until, "limit": limit} | ({"before": before} if before else {})
+        # at "confirmed", as getTransaction reads: the provider's default (finalized) misses the newest ~32 slots
+        opts = {"until": until, "limit": limit, "commitment": "confirmed"} | ({"before": before} if before else {})
         return await self.call("getSignaturesForAddress", [program, opts]) or []
 
     async def transaction(self, signature: str) -> dict | None:
