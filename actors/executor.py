@@ -31,7 +31,8 @@ import ray
 from actors import names, observe
 from actors.chain_reader import reader_for
 from actors.clock import ActorClock
-from actors.execution.client import Market, Outcome, Remote
+from actors.execution.client import Market, Outcome, Remote, discard
+from actors.execution.spans import EntrySpans
 from actors.execution.dry_run import DryRunClient
 from actors.execution.paper import PaperClient
 from actors.logs import TRADES, log_event
@@ -49,36 +50,6 @@ log = logging.getLogger("launchray.executor")
 RECONCILE_EVERY_S = 10.0
 RECONCILE_BUSY_S = 3.0        # while an order is unresolved or a confirmed one waits for its transaction
 OPEN = (OrderState.INTENT, OrderState.SUBMITTED, OrderState.UNRESOLVED)
-
-
-def _discard(task: asyncio.Future | None) -> None:
-    """Drop a transaction built for an order that will not be sent (its exception, if any, retrieved)."""
-    if task is None:
-        return
-    if task.done():
-        if not task.cancelled():
-            task.exception()
-    else:
-        task.cancel()
-
-
-class _Spans:
-    """An entry's quote, intent and fill spans, timed on the way and exported once the entry is done: making a span
-    costs ~0.1 ms on the 2-core VM, which would otherwise sit between the approval and the send."""
-
-    __slots__ = ("parent", "done")
-
-    def __init__(self, parent: str) -> None:
-        self.parent = parent      # the Orchestrator's traceparent for this opportunity ("" = not traced)
-        self.done: list[tuple] = []
-
-    def add(self, name: str, start: float, end: float, **attributes) -> None:
-        if self.parent:
-            self.done.append((name, start, end, attributes))
-
-    def record(self) -> None:
-        observe.past_spans_under(self.parent, self.done)
-        self.done.clear()
 
 
 @ray.remote(num_cpus=0)
@@ -261,7 +232,7 @@ class Executor:
             self._count("refused_shutting_down")
             return ExecutionReport(ExecStatus.REFUSED, reason="shutting_down").as_dict()
         request = unpack(entry)
-        spans = _Spans(request.opportunity.trace_id)
+        spans = EntrySpans(request.opportunity.trace_id)
         self.in_flight += 1
         self.active += 1
         try:
@@ -274,7 +245,7 @@ class Executor:
             spans.record()
 
     async def _entry(self, opp: Opportunity, reservation: Reservation, detected_at: float, launch, creator_trade,
-                     spans: "_Spans") -> ExecutionReport:
+                     spans: "EntrySpans") -> ExecutionReport:
         risk = self.peers(names.RISK)
         t0 = time.time()
         try:
@@ -310,13 +281,13 @@ class Executor:
             claimed = await self.ledger.claim_intent.remote(pickle.dumps(order, pickle.HIGHEST_PROTOCOL))
             spans.add("intent", t1, time.time(), **{"order.id": order.id})
         except BaseException:     # no intent written (the ledger rolled back), nothing sent: the capital goes back
-            _discard(prepared)
+            discard(prepared)
             if planned is not None and not isinstance(planned, str):
                 self.working.discard(planned.order.id)
             await risk.release.remote(reservation.id)
             raise
         if not claimed:
-            _discard(prepared)
+            discard(prepared)
             self.working.discard(order.id)
             # A retried call for the same opportunity: its order owns the reservation. Another opportunity of a
             # mint this strategy holds (the ledger's one buy per strategy and mint): nothing owns it, release.
@@ -408,7 +379,7 @@ class Executor:
             try:
                 outcome = await self.client.execute(order, market, prepared)
             except Exception as exc:   # noqa: BLE001 - the client's own ledger write failed
-                _discard(prepared)
+                discard(prepared)
                 self._count("execute_error")
                 log.error("order %s: %s: %s", order.id, type(exc).__name__, exc)
                 self.working.discard(order.id)

@@ -55,3 +55,14 @@ class Remote:
     def __getattr__(self, name: str):
         method = getattr(self._handle, name)
         return lambda *args, **kwargs: method.remote(*args, **kwargs)
+
+
+def discard(task) -> None:
+    """Drop a transaction built for an order that will not be sent (its exception, if any, retrieved)."""
+    if task is None:
+        return
+    if task.done():
+        if not task.cancelled():
+            task.exception()
+    else:
+        task.cancel()

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 
-from actors.execution.client import Market, Outcome
+from actors.execution.client import Market, Outcome, discard
 from actors.execution.sender import LiveSender, SendError
 from pipelines.chain import programs as P
 from pipelines.chain.builders import build_buy_exact_sol_tx, build_sell_tx
@@ -125,7 +125,7 @@ class LiveClient:
     async def execute(self, order: Order, market: Market, prepared) -> Outcome:
         problem = opt_in_problem(self.opt_in, self.sender.address)
         if problem:
-            _discard(prepared)
+            discard(prepared)
             self._count("refused_no_opt_in")
             return Outcome(OrderState.FAILED, order, error=problem)
         try:
@@ -243,17 +243,6 @@ class LiveClient:
 async def _endpoint(sender: LiveSender) -> str:
     from actors.execution.sender import _value
     return await _value(sender.rpc.best_endpoint())
-
-
-def _discard(task) -> None:
-    """Drop a transaction built for an order that will not be sent (its exception, if any, retrieved)."""
-    if task is None:
-        return
-    if task.done():
-        if not task.cancelled():
-            task.exception()
-    else:
-        task.cancel()
 
 
 def _text(exc: object) -> str:

@@ -30,7 +30,8 @@ def live_config(tmp_path, **execution):
     key_file.chmod(0o600)
     cfg = system_config(tmp_path, execution={"mode": "live", "wallet_key_file": str(key_file), "use_jito": False,
                                              "sniper_buy_sol": 0.05, **execution},
-                        exits={"max_hold_s": 4.0}, orchestrator={"strategies": ["sniper"]})
+                        exits={"max_hold_s": 4.0}, orchestrator={"strategies": ["sniper"]},
+                        risk={"balance_check_s": 1.0})     # funded after the start: capital follows at once
     return cfg, str(wallet.pubkey())
 
 
