@@ -305,13 +305,14 @@ class LogsStream:
             if tx is not None:
                 try:
                     await self._decode_and_emit(tx, sig, slot, recv)
-                except Exception as exc:   # a peer failing mid-restart: reported, not a dead background task
+                    return
+                except Exception as exc:   # a peer failing mid-restart: reported, and tried again below
                     log.error("truncated tx %s: events not dispatched: %s", sig, type(exc).__name__)
                     self.on_decode_error("dispatch")
-                return
             await asyncio.sleep(0.4 * (attempt + 1))
+        self.core.dedupe.forget(sig)       # a later backfill that lists it may still take it
         self.core.stats["truncated_lost"] = self.core.stats.get("truncated_lost", 0) + 1
-        log.error("truncated tx %s never became available; its events are missing", sig)
+        log.error("truncated tx %s: not delivered after %d reads; its events are missing", sig, TRUNCATED_RETRIES)
 
     async def fetch_marked(self, sig: str, slot: int | None) -> None:
         if sig not in self.core.dedupe:
@@ -395,5 +396,9 @@ class LogsStream:
                 self._spawn(self.fetch_marked(sig, entry["slot"]))
                 continue
             self.core.dedupe.first_time(sig)
+            try:
+                await self._decode_and_emit(tx, sig, entry["slot"], time.time())
+            except BaseException:     # not delivered (a peer down): the plan's retry must take it again
+                self.core.dedupe.forget(sig)
+                raise
             self.core.stats["backfilled"] += 1
-            await self._decode_and_emit(tx, sig, entry["slot"], time.time())

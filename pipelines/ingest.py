@@ -25,6 +25,10 @@ class SignatureDedupe:
             self._seen.popitem(last=False)
         return True
 
+    def forget(self, signature: str) -> None:
+        """Take a signature back whose events never reached their consumers, so a retry takes it again."""
+        self._seen.pop(signature, None)
+
     def __contains__(self, signature: str) -> bool:
         return signature in self._seen
 

@@ -297,3 +297,35 @@ async def test_a_stream_task_that_raises_is_restarted_by_its_supervisor(sn):
         await run.close(task)
     assert restarts == Counter({"test.stream": 1})
     assert set(run.launches) == {x.mint for x in L[1:]}      # the first was taken by the failing consumer
+
+
+async def test_a_gap_launch_whose_delivery_fails_is_taken_again_by_the_retry(sn):
+    """The consumer of a backfilled transaction fails once (a peer restarting): the plan's retry must deliver it,
+    not skip it as already seen."""
+    first, *gap = [launch(sn.bank) for _ in range(2)]
+
+    async def script(ws, n):
+        await answer_subscribes(ws)
+        if n == 0:
+            await ws.send_str(of(first))
+            await asyncio.sleep(0.1)
+            await ws.close()                                    # the second launch is in the gap
+
+    async with HostileProvider(script, upstream=sn.http_url) as provider:
+        run = Run(provider, provider.http_url)
+        delivered = run.on_events
+        failures = Counter()
+
+        async def flaky(events, recv):
+            if any(ev.kind == "launch" for ev in events) and not failures["launch"]:
+                failures["launch"] += 1
+                raise RuntimeError("peer restarting")
+            await delivered(events, recv)
+
+        run.stream.on_events = flaky
+        task = asyncio.create_task(run.stream.run())
+        await run.until(lambda: len(run.launches) == 2 and not run.stream._plans)
+        await asyncio.sleep(0.2)
+        await run.close(task)
+    assert failures["launch"] == 1
+    assert sorted(run.launches) == sorted(x.mint for x in (first, *gap))
