@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from actors.chain_reader import ChainReader
 from actors.execution.client import Market
@@ -205,3 +206,32 @@ async def test_a_pinned_call_asks_only_its_endpoint(chain):
         assert last_valid > await rpc.get_block_height(chain.sn.http_url)
     finally:
         await rpc.close()
+
+
+async def test_a_jupiter_sell_is_checked_before_signing_and_a_tampered_one_never_leaves(chain):
+    live = client(chain)
+    buy = intent(chain)
+    market = Market(curve=chain.view)
+    bought = await live.execute(buy, market, live.prepare(buy, market))
+    assert bought.state is S.CONFIRMED and bought.fill is not None
+    half = bought.fill.tokens // 2
+
+    def sell(oid: str) -> Order:
+        order = Order(id=oid, mint=chain.mint, side=Side.SELL, venue="pumpfun", amount=half, limit=0, mode="live",
+                      reason="migrated", created_at=time.time(), updated_at=time.time())
+        chain.store.record_order(order)
+        return order
+
+    # a compromised Jupiter API: every swap carries a transfer to a stranger. Refused before signing, nothing sent
+    chain.sn.faults.configure({"jupiter_tamper": 1.0})
+    stranger_before = chain.sn.bank.get_balance(Pubkey.from_string(chain.sn.faults.stranger))
+    out = await live.execute(sell("sell-1"), Market(pool=object()), None)
+    assert out.state is S.FAILED and not out.sent and "jupiter transaction refused" in out.error
+    assert chain.sn.faults.stranger in out.error and chain.sn.faults.fired["tampered_swaps"] >= 1
+    assert chain.sn.bank.get_balance(Pubkey.from_string(chain.sn.faults.stranger)) == stranger_before
+    assert tokens_held(chain) == bought.fill.tokens
+    # an honest one is signed, sent and filled
+    chain.sn.faults.configure({})
+    out = await live.execute(sell("sell-2"), Market(pool=object()), None)
+    assert out.state is S.CONFIRMED and out.fill is not None and out.fill.tokens == half
+    assert tokens_held(chain) == bought.fill.tokens - half
