@@ -39,9 +39,9 @@ from pipelines.messages import TokenFeatures
 from pipelines.wire import rebuilder
 
 from .routing import event_mint
-from .slot_watch import SlotWatch
 from .layout import CURVE_VENUES, LAST_ACTIVE, MAX_KEY_LEN, VSOL, VTOK, AnalysisParams
 from .records import from_record, to_record
+from .slot_watch import SlotWatch
 from .token_state import TokenState
 from .trade_batch import EXACT_MAX, TradeColumns, TradeKernel, run_columns, utf8
 
@@ -51,7 +51,6 @@ RUGGED_MEMORY = 4096
 MINT_RETRY_FIRST_S, MINT_RETRY_MAX_S = 0.5, 30.0      # a mint read that found no account: wait, doubling to the cap
 _TRADE_FIELDS = [f.name for f in dataclasses.fields(Trade)]
 T_SIGNATURE, T_MINT, T_SEQ, T_SLOT = (_TRADE_FIELDS.index(k) for k in ("signature", "mint", "seq", "slot"))
-
 _trade_values = attrgetter(*_TRADE_FIELDS)
 _make_trade = rebuilder(Trade)   # a Trade from its field values, as the wire rebuilds one
 _event_key = "{}|trade|{}".format          # a trade's event key, as event_digest formats it (column by column)
