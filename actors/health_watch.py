@@ -3,8 +3,9 @@
 Each check gathers typed observations (pipelines/health_levels.py) from what the components report:
 - the chain stream: Ingest.status()["stream"]["state"] ("stale" / "disconnected"; without that section,
   `connected` False) -> StreamStale;
-- RPC: RpcPool.health() (every endpoint with errors.rpc_failures consecutive failures) and a getSlot probe kept
-  going in the background (one at a time; its failure, or no answer within PROBE_TIMEOUT_S) -> RpcAllFailing;
+- RPC: a getSlot probe through the RpcPool every RPC_PROBE_EVERY_S (one at a time) that ended in RpcUnavailable
+  (every endpoint failed for the client's whole retry budget) or got no answer within PROBE_TIMEOUT_S, while
+  RpcPool.health() shows no endpoint whose latest call succeeded -> RpcAllFailing;
 - the ledger: a small write (a risk-counters key) kept going one at a time: not answered within
   errors.ledger_slow_ms -> LedgerSlow; the write raised inside the Ledger (SQLite refused it) -> LedgerUnwritable;
 - shards: the Supervisor's last ping of each failed -> ShardDown;
@@ -27,6 +28,8 @@ import time
 from collections.abc import Callable
 
 from ray.exceptions import RayTaskError
+
+from actors.rpc_client import RpcUnavailable
 
 from actors import names
 from pipelines import health_levels as hl
@@ -59,11 +62,11 @@ class _Probe:
         if self.task is not None and not self.task.done():
             return
         self.started = time.monotonic()
-        self.error = None
 
-        async def run():
+        async def run():            # the last outcome stays until this one is known: no gap in what is seen
             try:
                 await make()
+                self.error = None
                 self.last_ms = (time.monotonic() - self.started) * 1000
             except asyncio.CancelledError:
                 raise
@@ -180,12 +183,15 @@ class HealthWatch:
         if not endpoints:
             unknown.add(hl.Cause.RPC_DOWN)
             return
-        n = self.cfg.errors.rpc_failures
-        all_failing = all(int(e.get("consecutive_failures", 0) or 0) >= n for e in endpoints)
-        probe_failed = self.rpc_probe.error is not None or self.rpc_probe.waiting_ms() > PROBE_TIMEOUT_S * 1000
-        if all_failing or (probe_failed and all(int(e.get("consecutive_failures", 0) or 0) > 0 for e in endpoints)):
-            err = self.rpc_probe.error
-            obs.append(hl.RpcAllFailing(len(endpoints), type(err).__name__ if err is not None else ""))
+        # Down = the client gave up on every endpoint for its whole retry budget (RpcUnavailable) or the probe got
+        # no answer at all, and no endpoint's latest call succeeded since: a 429 storm that lets some calls
+        # through is not an outage.
+        err = self.rpc_probe.error
+        down = isinstance(err, (RpcUnavailable, asyncio.TimeoutError)) or self.rpc_probe.waiting_ms() > \
+            PROBE_TIMEOUT_S * 1000
+        if down and all(int(e.get("consecutive_failures", 0) or 0) > 0 for e in endpoints):
+            obs.append(hl.RpcAllFailing(len(endpoints), "RpcUnavailable" if isinstance(err, RpcUnavailable)
+                                        else "no answer"))
 
     def _ledger(self, obs: list) -> None:
         if self.replay or names.LEDGER not in self.handles:     # a replay's ledger runs on simulated time

@@ -4,6 +4,8 @@ to the Supervisor's health watch (actors/health_watch.py), which decides the err
 - A task that ended with an exception nobody retrieved within GRACE_S (an actor's loop that died, a fire-and-
   forget task that failed) is reported as an unhandled exception. Tasks whose exception a caller awaits (Ray's
   method calls, gathers, wait_for) retrieve it at once and are never reported; cancelled tasks are not failures.
+  One that died because a peer actor died or is restarting (RayActorError) is reported as an error: Ray restarts
+  the peer, and an actor killed mid-call must not stop the run.
 - The loop's own exception handler (callbacks that raised, "exception was never retrieved") reports the same way.
 - ERROR log records of launchray loggers are forwarded as error alerts (at most one per message per
   ERROR_EVERY_S in this process).
@@ -64,8 +66,21 @@ def _check(task: asyncio.Task) -> None:
     name = task.get_name()
     coro = task.get_coro()
     where = getattr(coro, "__qualname__", "") or name
+    if _peer_unavailable(exc):
+        # a peer actor died or is restarting (Ray restarts it; the Supervisor counts it): an error, not a bug
+        log.warning("task %s (%s) ended: peer actor unavailable: %s", name, where, describe(exc))
+        report(where, describe(exc), "error")
+        return
     log.error("unhandled exception in task %s (%s): %s", name, where, describe(exc), exc_info=exc)
     report(where, describe(exc))
+
+
+def _peer_unavailable(exc: BaseException) -> bool:
+    try:
+        from ray.exceptions import RayActorError
+    except ImportError:
+        return False
+    return isinstance(exc, RayActorError)
 
 
 def _done(task: asyncio.Task) -> None:

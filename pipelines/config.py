@@ -300,7 +300,6 @@ class ErrorsConfig(_Section):
     degrade_after_s: float = Field(2.0, ge=0)          # a condition must last this long to make the level DEGRADED
     recover_after_s: float = Field(10.0, ge=0)         # ...and be gone this long before entries resume
     rpc_down_critical_s: float = Field(60.0, gt=0)     # every RPC endpoint failing this long: CRITICAL
-    rpc_failures: int = Field(3, gt=0)                 # consecutive failures that make an endpoint "failing"
     ledger_slow_ms: float = Field(2000.0, gt=0)        # a probe write slower than this: the ledger is slow
     ledger_critical_s: float = Field(30.0, gt=0)       # slow (no write completing) this long: unwritable, CRITICAL
 
@@ -330,6 +329,9 @@ class TelemetryConfig(_Section):
 class Config(_Section):
     profile: str = "sim"
     extends: str = ""
+    # Where relative ledger/log/trace/recording paths live ("" = ~/.launchray); resolved to absolute paths by the
+    # CLI before anything reaches Ray (pipelines/data_dir.py). Never inside Ray's temp or session directories.
+    data_dir: str = ""
     chain: ChainConfig = ChainConfig()
     simnet: SimnetConfig = SimnetConfig()
     rpc: RpcConfig = RpcConfig()

@@ -81,3 +81,19 @@ def test_error_log_lines_are_forwarded_once_per_period(reports):
     asyncio.run(main())
     assert reports == [("launchray.positions", "exit for MintA failed: https://rpc.example/[REDACTED]", "error"),
                        ("launchray.positions", "another failure", "error")]
+
+
+def test_a_task_that_died_with_its_peer_actor_is_an_error_not_a_bug(reports):
+    from ray.exceptions import ActorDiedError
+
+    async def main():
+        task_watch.install("ns", "orchestrator")
+
+        async def call_dead_peer():
+            raise ActorDiedError()
+
+        asyncio.get_running_loop().create_task(call_dead_peer())
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    assert len(reports) == 1 and reports[0][2] == "error" and reports[0][1].startswith("ActorDiedError: ")
