@@ -114,10 +114,11 @@ class LedgerHealth(_Response):
 
 
 class LevelReason(_Response):
-    cause: str = Field(description="stream_stale, rpc_down, ledger_slow, shard_down, balance_low (DEGRADED); "
+    cause: str = Field(description="stream_stale, rpc_down, ledger_slow, shard_down (DEGRADED); balance_low (a "
+                                   "warning: alerted, no pause); "
                                    "ledger_unwritable, unexplained_outflow, rpc_down_too_long, "
                                    "unhandled_exception (CRITICAL)")
-    level: Literal["degraded", "critical"]
+    level: Literal["warning", "degraded", "critical"]
     detail: str
     since: float
 

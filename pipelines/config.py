@@ -222,7 +222,7 @@ class RiskConfig(_Section):
     balance_reserve_sol: float = Field(0.05, ge=0)
     outflow_tolerance_sol: float = Field(0.01, ge=0)
     outflow_confirm_s: float = Field(5.0, ge=0)
-    balance_check_s: float = Field(30.0, gt=0)     # the balance is also read after each fill
+    balance_check_s: float = Field(5.0, gt=0)      # the balance is also read after each fill
 
 
 class ExitConfig(_Section):
@@ -289,7 +289,7 @@ class AlertsConfig(_Section):
     timeout_s: float = Field(10.0, gt=0)
     muted: tuple[str, ...] = ()                    # alert kinds not sent (urgent kinds cannot be muted)
     ws_disconnect_after_s: float = Field(30.0, gt=0)   # Ingest without its WebSocket this long: an urgent alert
-    low_balance_sol: float = Field(0.1, ge=0)      # wallet (paper: the book's cash) below this: urgent, DEGRADED
+    low_balance_sol: float = Field(0.1, ge=0)      # wallet (paper: the book's cash) below this: an urgent alert
 
 
 class ErrorsConfig(_Section):

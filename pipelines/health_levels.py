@@ -7,9 +7,11 @@ hosted by the Supervisor) gathers typed observations about once a second and cal
 the level, why, and what changed, so the shell knows when to pause, resume, halt and alert.
 
 Rules:
-- A *condition* (stream stale, every RPC endpoint failing, ledger slow, an analyzer shard down, balance low) makes
-  the level DEGRADED once it has been observed continuously for `enter_after_s`, and stops counting once it has
-  been absent continuously for `recover_after_s` (hysteresis both ways: one poll's blip neither pauses nor resumes).
+- A *condition* (stream stale, every RPC endpoint failing, ledger slow, an analyzer shard down) makes the level
+  DEGRADED once it has been observed continuously for `enter_after_s`, and stops counting once it has been absent
+  continuously for `recover_after_s` (hysteresis both ways: one poll's blip neither pauses nor resumes). A low
+  balance is a *warning*: counted, reported and alerted the same way, but the level stays as it is (the balance
+  already caps the capital).
 - A condition that lasts past its limit escalates: RPC failing for `rpc_down_critical_s` is CRITICAL
   (rpc_down_too_long), the ledger slow (no write completing) for `ledger_stall_critical_s` is CRITICAL
   (ledger_unwritable).
@@ -51,9 +53,18 @@ class Cause(str, Enum):
 
     @property
     def level(self) -> Level:
-        return Level.CRITICAL if self in CRITICAL_CAUSES else Level.DEGRADED
+        """The level this cause makes (a warning makes none: it is reported and alerted, trading goes on)."""
+        if self in CRITICAL_CAUSES:
+            return Level.CRITICAL
+        return Level.OK if self in WARNINGS else Level.DEGRADED
+
+    @property
+    def label(self) -> str:
+        return "warning" if self in WARNINGS else self.level.label
 
 
+# A low balance already shrinks the capital (pipelines/risk/wallet_balance.py): it is alerted, not a pause.
+WARNINGS = frozenset({Cause.BALANCE_LOW})
 CRITICAL_CAUSES = frozenset({Cause.LEDGER_UNWRITABLE, Cause.UNEXPLAINED_OUTFLOW, Cause.RPC_DOWN_TOO_LONG,
                              Cause.UNHANDLED_EXCEPTION})
 CONDITIONS = frozenset(Cause) - CRITICAL_CAUSES
@@ -199,7 +210,7 @@ class HealthState:
     def level(self) -> Level:
         if self.critical:
             return Level.CRITICAL
-        return Level.DEGRADED if self.active else Level.OK
+        return Level.DEGRADED if any(c not in WARNINGS for c in self.active) else Level.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,5 +294,5 @@ def step(state: HealthState, now: float, observations: Iterable[Observation], po
 def view(assessment: Assessment) -> dict:
     """JSON-ready: what status, /health and the summary show."""
     return {"level": assessment.level.label, "code": int(assessment.level),
-            "reasons": [{"cause": r.cause.value, "level": r.level.label, "detail": r.detail, "since": r.since}
+            "reasons": [{"cause": r.cause.value, "level": r.cause.label, "detail": r.detail, "since": r.since}
                         for r in assessment.reasons]}

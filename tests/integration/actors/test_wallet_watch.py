@@ -3,7 +3,7 @@ RiskSupervisor actors in the session's Ray, the watch on this test's event loop 
 
 The wallet (its public key only is given to the watch) holds 5 SOL: the risk book's capital becomes
 min(10 SOL configured, 5 - 0.05 reserve) = 4.95 SOL. Then 1 SOL leaves it in a plain transfer the ledger knows
-nothing about: the balance falls under the low-balance threshold (an urgent low_balance alert, DEGRADED), and once
+nothing about: the balance falls under the low-balance threshold (an urgent low_balance alert, a warning), and once
 the shortfall (1 SOL + the transfer's 5,000-lamport fee) has stood for outflow_confirm_s with no order open, the
 level is CRITICAL (unexplained_outflow) and the capital follows the balance down.
 """
@@ -94,12 +94,12 @@ async def test_the_wallet_caps_capital_and_an_outflow_nobody_booked_is_critical(
                 levels.append(a.level)
                 seen += alerts
             assert levels[-1] is Level.CRITICAL, levels
-            assert Level.DEGRADED in levels                # low balance first, before the outflow is confirmed
             outflow = next(r for r in a.reasons if r.cause.value == "unexplained_outflow")
             assert outflow.detail == ("wallet is 1.000005 SOL below what the ledger explains "
                                       "(tolerance 0.010000 SOL)")
             kinds = [x.kind for x in seen]
-            assert AlertKind.LOW_BALANCE in kinds and kinds[-1] is AlertKind.CRITICAL
+            # the low balance is alerted first (a warning: the level stays OK), the confirmed outflow then
+            assert kinds == [AlertKind.LOW_BALANCE, AlertKind.CRITICAL] and Level.DEGRADED not in levels
             low = next(x for x in seen if x.kind is AlertKind.LOW_BALANCE)
             assert dict(low.fields) == {"balance": "4.0000 SOL", "threshold": "4.5000 SOL"}   # 3.999995, to 4 places
             balance = 4 * SOL - FEE

@@ -112,11 +112,17 @@ def test_a_ledger_that_stays_slow_becomes_unwritable():
     assert out[3].reasons[0].cause is Cause.LEDGER_UNWRITABLE
 
 
-def test_balance_low_is_degraded_and_recovers_when_topped_up():
+def test_a_low_balance_is_a_warning_that_never_pauses():
     low = hl.BalanceLow(50_000_000, 100_000_000)
     _, out = run([(0.0, [low]), (2.0, [low]), (3.0, []), (8.0, [])])
-    assert [a.level for a in out] == [Level.OK, Level.DEGRADED, Level.DEGRADED, Level.OK]
+    assert [a.level for a in out] == [Level.OK] * 4
+    assert out[1].entered == (Cause.BALANCE_LOW,) and out[3].cleared == (Cause.BALANCE_LOW,)   # for the alert
     assert out[1].reasons[0].detail == "wallet balance 0.0500 SOL below 0.1000 SOL"
+    assert hl.view(out[1])["reasons"][0]["level"] == "warning"
+    # beside a real cause it is listed, and the level is that cause's
+    _, out = run([(0.0, [low, STALE]), (2.0, [low, STALE])])
+    assert out[1].level is Level.DEGRADED and {r.cause for r in out[1].reasons} == {Cause.BALANCE_LOW,
+                                                                                     Cause.STREAM_STALE}
 
 
 def test_view_is_json_ready():
