@@ -21,12 +21,14 @@ from actors import names, observe
 from actors.alerts import AlertSender
 from actors.control_alerts import alerts_configured
 from actors.health_watch import HealthWatch
+from actors.placement import current_state_node, options_for
 from pipelines import health_levels as hl
 from pipelines.config import Config
 
 log = logging.getLogger("launchray.supervisor")
 COUNTS_KEY = "supervisor_restarts"
 FLUSH_TIMEOUT_S = 5.0
+RESERVE_S = 4.0          # of a bounded shutdown: kept for the span flush, the ledger checkpoint and the summary
 
 
 def _restart_counts(namespace: str) -> dict[str, int]:
@@ -58,6 +60,7 @@ class Supervisor:
         self.namespace = cfg.ray.namespace
         self.n_shards = n_shards
         self.handles: dict[str, ray.actor.ActorHandle] = {}
+        self._state_node = None                      # where the stateful children go (actors/placement.py)
         self.started_at = time.time()
         self.state = "initializing"
         self.failed_pings: dict[str, int] = {}
@@ -79,8 +82,12 @@ class Supervisor:
 
     # --- start ---------------------------------------------------------------------------------------------
     def _spawn(self, name: str, cls, *args, num_cpus: float = 0, **kwargs):
+        # where it runs and how it restarts: the placement table (pipelines/placement.py)
+        if self._state_node is None:
+            self._state_node = current_state_node()
+        opts = {**names.RESTARTABLE, **options_for(name, self._state_node)}
         handle = cls.options(name=name, namespace=self.namespace, get_if_exists=True, num_cpus=num_cpus,
-                             **names.RESTARTABLE).remote(*args, **kwargs)
+                             **opts).remote(*args, **kwargs)
         self.handles[name] = handle
         return handle
 
@@ -102,9 +109,9 @@ class Supervisor:
         if replay:
             from actors.replay import ReplayFeed
             # not restartable: a replay restarted mid-stream would feed it again from the start
+            opts = {"lifetime": "detached", "max_restarts": 0, **options_for(names.REPLAY)}
             self.handles[names.REPLAY] = ReplayFeed.options(
-                name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0,
-                lifetime="detached", max_restarts=0).remote(cfg, n_shards)
+                name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0, **opts).remote(cfg, n_shards)
         self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path,
                     0 if cfg.chain.source == "replay" else cfg.ray.realtime_priority)
         if not replay:
@@ -289,9 +296,15 @@ class Supervisor:
         out["alerts_posted"] = dict(self.alerts_posted)
         return out
 
-    async def shutdown(self, settle: str | None = None) -> dict:
-        """Stop new entries, settle or report open positions, stop monitors, export spans, flush the ledger."""
+    async def shutdown(self, settle: str | None = None, budget_s: float | None = None) -> dict:
+        """Stop new entries, settle or report open positions, stop monitors, export spans, flush the ledger.
+        budget_s: what is left of `ray job stop`'s grace period (pipelines/cluster.py); the executor's drain and
+        the flushes are cut to fit it, keeping RESERVE_S of it for the ledger's checkpoint and the summary."""
         self.state = "shutting_down"
+        deadline = time.monotonic() + budget_s if budget_s is not None else float("inf")
+
+        def left(cap: float, reserve: float = 0.0) -> float:
+            return max(0.5, min(cap, deadline - time.monotonic() - reserve))
         critical = self.health.assessment.level is hl.Level.CRITICAL
         settle = settle or (self.health.settle_mode() if critical else self.cfg.execution.settle_on_shutdown)
         report: dict = {}
@@ -317,16 +330,16 @@ class Supervisor:
         if exe is not None:         # orders in flight land (or not) and are booked before the ledger is flushed
             try:
                 report["executor"] = await asyncio.wait_for(
-                    exe.drain.remote(), timeout=self.cfg.execution.confirm_timeout_s + 15)
+                    exe.drain.remote(), timeout=left(self.cfg.execution.confirm_timeout_s + 15, RESERVE_S))
             except Exception as exc:   # an executor that cannot answer: its open orders reconcile at next start
                 log.warning("executor drain: %s", type(exc).__name__)
         if pos is not None:         # reported after the drain: an exit that landed during it is closed, not open
             report["open_positions"] = await pos.positions.remote()
-        await self._flush_telemetry()
+        await self._flush_telemetry(left(FLUSH_TIMEOUT_S, RESERVE_S / 2))
         ledger = self.handles.get(names.LEDGER)
         if ledger is not None:
             try:        # bounded: a ledger that cannot write (CRITICAL) must not hold the shutdown forever
-                await asyncio.wait_for(asyncio.ensure_future(ledger.flush.remote()), timeout=FLUSH_TIMEOUT_S * 2)
+                await asyncio.wait_for(asyncio.ensure_future(ledger.flush.remote()), timeout=left(FLUSH_TIMEOUT_S * 2))
             except Exception as exc:  # noqa: BLE001
                 log.error("ledger not checkpointed at shutdown: %s", type(exc).__name__)
         self.health.close()
@@ -338,7 +351,7 @@ class Supervisor:
         self.state = "stopped"
         return report
 
-    async def _flush_telemetry(self) -> None:
+    async def _flush_telemetry(self, timeout: float = FLUSH_TIMEOUT_S) -> None:
         """Every child that batches spans exports them now: the children are killed after a shutdown (no exit
         hooks run), so whatever is still batched then would be missing from the trace file."""
         calls = {}
@@ -349,7 +362,7 @@ class Supervisor:
                 continue
         for name, ref in calls.items():
             try:
-                await asyncio.wait_for(asyncio.ensure_future(ref), timeout=FLUSH_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.ensure_future(ref), timeout=timeout)
             except Exception as exc:        # a dead or slow child costs its own spans, never the shutdown
                 log.warning("%s: spans not flushed at shutdown: %s", name, type(exc).__name__)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import ray
 
 from actors import names
+from actors.placement import current_state_node, options_for
 from actors.simnet_host import SimnetHost
 from actors.supervisor import Supervisor
 from pipelines.config import Config, config_with
@@ -99,9 +100,10 @@ class TradingSystem:
     def start(self, start_market: bool = True) -> dict:
         cfg = self.cfg
         Path(cfg.ledger.path).parent.mkdir(parents=True, exist_ok=True)
+        where = current_state_node()        # the Supervisor and an embedded chain beside the ledger
         if cfg.chain.source == "simnet":
-            self.simnet = SimnetHost.options(name=names.SIMNET, namespace=self.ns, num_cpus=0,
-                                             get_if_exists=True).remote(cfg)
+            self.simnet = SimnetHost.options(name=names.SIMNET, namespace=self.ns, num_cpus=0, get_if_exists=True,
+                                             **options_for(names.SIMNET, where)).remote(cfg)
             self.chain = ray.get(self.simnet.start.remote())
         elif cfg.chain.source == "replay":
             from pipelines.backtest.latency import recording_clock
@@ -114,7 +116,8 @@ class TradingSystem:
         if self.live_opt_in is not None:
             self.chain["live_opt_in"] = self.live_opt_in
         self.supervisor = Supervisor.options(name=names.SUPERVISOR, namespace=self.ns, lifetime="detached",
-                                             max_restarts=-1, num_cpus=0, get_if_exists=True).remote(
+                                             max_restarts=-1, num_cpus=0, get_if_exists=True,
+                                             **options_for(names.SUPERVISOR, where)).remote(
             cfg, self.chain, self.n_shards, wallet=wallet_address(cfg))
         self.info = ray.get(self.supervisor.start.remote())
         if self.simnet is not None and start_market:
@@ -144,14 +147,17 @@ class TradingSystem:
     def actor(self, name: str):
         return ray.get_actor(name, namespace=self.ns)
 
-    def stop(self) -> dict:
-        """Stop the market, let the last notifications arrive, shut down in order; returns the summary."""
+    def stop(self, budget_s: float | None = None) -> dict:
+        """Stop the market, let the last notifications arrive, shut down in order; returns the summary.
+        budget_s: the time `ray job stop` leaves before SIGKILL (pipelines/cluster.shutdown_budget_s)."""
+        start = time.monotonic()
         truth = None
         if self.simnet is not None:
             ray.get(self.simnet.stop_market.remote())
             time.sleep(1.0)
             truth = ray.get(self.simnet.ground_truth.remote())
-        report = ray.get(self.supervisor.shutdown.remote())
+        left = None if budget_s is None else max(0.0, budget_s - (time.monotonic() - start))
+        report = ray.get(self.supervisor.shutdown.remote(budget_s=left))
         summary = build_summary(report["status"], truth)
         summary["open_positions"] = report.get("open_positions", [])
         self.last_status = report["status"]

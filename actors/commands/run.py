@@ -1,4 +1,5 @@
-"""`launchray run`: start Ray (local by default), the chain (embedded simnet unless RPC URLs are configured)
+"""`launchray run`: join the Ray cluster it runs in (a Ray job's, RAY_ADDRESS, or ray.address) or start a local
+one (pipelines/cluster.py), the chain (embedded simnet unless RPC URLs are configured)
 and the whole actor system; trade until Ctrl+C / SIGTERM / --duration (a replay profile, chain.source =
 "replay": until the recording has been fed); shut down in order; print a summary."""
 from __future__ import annotations
@@ -69,13 +70,46 @@ def live_opt_in(cfg, confirm_live: bool, env):
     return make_opt_in(cfg.execution.mode, confirm_live, wallet)
 
 
+def with_durable_paths(cfg, env):
+    """cfg with every durable path absolute under its data directory (pipelines/data_dir.py), resolved here against
+    the user's working directory and home before anything reaches Ray; refuses paths inside Ray's directories."""
+    from pipelines.config import config_with
+    from pipelines.data_dir import check_outside_ray, durable_paths, ray_temp_dirs
+    paths = durable_paths(cfg.data_dir, cfg.ledger.path, cfg.logging.dir, cfg.telemetry.trace_file,
+                          cfg.recording.dir, cwd=os.getcwd(), home=str(Path.home()))
+    check_outside_ray(paths, ray_temp_dirs(env))
+    return config_with(cfg, {"data_dir": paths.data_dir, "ledger": {"path": paths.ledger_path},
+                             "logging": {"dir": paths.logs_dir}, "telemetry": {"trace_file": paths.trace_file},
+                             "recording": {"dir": paths.recording_dir}})
+
+
+def check_not_in_session(cfg) -> None:
+    """Once Ray is up: the durable paths are not in the temp/session directory of the Ray we use (which may be
+    configured elsewhere than the environment says, e.g. `ray start --temp-dir`)."""
+    import ray
+
+    from pipelines.data_dir import check_outside_ray, durable_paths
+    try:
+        node = ray._private.worker._global_node        # the driver's view of its node; private API, best effort
+        dirs = tuple(d for d in (node.get_temp_dir_path(), node.get_session_dir_path()) if d)
+    except Exception:  # noqa: BLE001
+        return
+    paths = durable_paths(cfg.data_dir, cfg.ledger.path, cfg.logging.dir, cfg.telemetry.trace_file,
+                          cfg.recording.dir, cwd="/", home=str(Path.home()))
+    check_outside_ray(paths, dirs)
+
+
 def main(args: argparse.Namespace) -> int:
+    from pipelines.cluster import ClusterError, grace_warning, join_plan, shutdown_budget_s
     from pipelines.config import ConfigError, config_with, load_config
+    from pipelines.data_dir import DataDirError
     try:
         cfg = load_config(args.profile)
         if args.record:      # absolute: the Ingest actor's working directory is not ours
             cfg = config_with(cfg, {"recording": {"dir": str(Path(args.record).resolve())}})
-    except ConfigError as exc:
+        cfg = with_durable_paths(cfg, os.environ)
+        plan = join_plan(os.environ, cfg.ray.address)
+    except (ConfigError, DataDirError, ClusterError) as exc:
         return _fail(str(exc))
     if args.record and cfg.chain.source == "replay":
         return _fail("--record: a replay profile has no live stream to record")
@@ -92,16 +126,26 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.analysis.trade_batch import warm_cache
     warming = threading.Thread(target=warm_cache, name="warm-trade-kernel", daemon=True)
     warming.start()
-    started_ray = not ray.is_initialized() and not cfg.ray.address
+    started_ray = not ray.is_initialized() and plan.owns_cluster   # never shut down a cluster we joined
     if not ray.is_initialized():
         kw = {"namespace": cfg.ray.namespace, "log_to_driver": False, "configure_logging": False}
-        if cfg.ray.address:
-            ray.init(address=cfg.ray.address, **kw)
+        print(f"launchray: {plan.reason}", flush=True)
+        if not plan.owns_cluster:
+            ray.init(address=plan.address, **kw)
         else:
             from actors.priority import ray_system_config
             ray.init(address="local", include_dashboard=cfg.ray.include_dashboard,
                      _system_config=ray_system_config(cfg), **kw)
     warming.join()
+    try:
+        check_not_in_session(cfg)
+    except DataDirError as exc:
+        if started_ray:
+            ray.shutdown()
+        return _fail(str(exc))
+    warning = grace_warning(os.environ)
+    if warning:
+        print(f"launchray: warning: {warning}", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     system = TradingSystem(cfg, args.shards, live_opt_in=proof)
@@ -127,7 +171,7 @@ def main(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         print("launchray: shutting down (stop entries, settle positions, stop monitors, flush ledger)", flush=True)
-        summary = system.stop()
+        summary = system.stop(budget_s=shutdown_budget_s(os.environ))
         print(json.dumps(summary, indent=2), flush=True)
         if args.summary_json:
             Path(args.summary_json).parent.mkdir(parents=True, exist_ok=True)

@@ -39,10 +39,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _profile(name: str):
+    """The profile with its paths where `launchray run` put them (under its data directory)."""
+    import os
+
+    from actors.commands.run import with_durable_paths
     from pipelines.config import ConfigError, load_config
+    from pipelines.data_dir import DataDirError
     try:
-        return load_config(name)
-    except ConfigError:
+        return with_durable_paths(load_config(name), os.environ)
+    except (ConfigError, DataDirError):
         return None
 
 
