@@ -49,11 +49,13 @@ def _free_port_pair() -> int:
 
 
 def _tail(path: Path, n: int = 1) -> str:
+    """The run's own last word (its one-line reason) if it printed one, else the last line of its log."""
     try:
         lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return ""
-    return " | ".join(lines[-n:])[-300:]
+    own = [ln for ln in lines if ln.startswith("launchray run:")]
+    return " | ".join((own or lines)[-n:])[-300:]
 
 
 def _kill_session(proc: subprocess.Popen, sig: int) -> None:

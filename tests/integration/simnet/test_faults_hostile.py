@@ -120,19 +120,26 @@ async def test_malformed_notifications_are_seeded_and_limited_to_the_chosen_kind
 
 # --- getTransaction lags confirmation ----------------------------------------------------------------------
 
-async def test_get_transaction_is_null_for_a_while_after_confirmation(sn):
+async def test_get_transaction_is_null_for_a_while_after_confirmation(sn_manual):
+    sn = sn_manual
+    now = [1000.0]
+    sn.node.slot_times.clock = lambda: now[0]            # the wall clock, held still by the test
     payer = funded(sn)
     await _faults(sn, {"null_transaction_after_confirm_s": 1.5})
-    status, body = await _send(sn, _transfer(sn, payer))
+    _, body = await _send(sn, _transfer(sn, payer))
     sig = body["result"]
-    while (await _status(sn, sig) or {}).get("confirmationStatus") in (None, "processed"):
-        await asyncio.sleep(0.02)
-    _, tx = await rpc(sn, "getTransaction", [sig, {"commitment": "confirmed"}])
-    assert tx["result"] is None                       # confirmed by its status, yet not served
-    await asyncio.sleep(1.6)
-    _, tx = await rpc(sn, "getTransaction", [sig, {"commitment": "confirmed"}])
-    assert tx["result"]["transaction"]["signatures"] == [sig]
-    assert (await _faults(sn))["fired"]["null_transactions"] >= 1
+    await _advance(sn, 1)                                # its slot is voted on: confirmed at t = 1000
+    assert (await _status(sn, sig))["confirmationStatus"] == "confirmed"
+
+    async def served() -> bool:
+        _, tx = await rpc(sn, "getTransaction", [sig, {"commitment": "confirmed"}])
+        return tx["result"] is not None and tx["result"]["transaction"]["signatures"] == [sig]
+    assert not await served()                            # confirmed by its status, yet not served
+    now[0] = 1001.49
+    assert not await served()
+    now[0] = 1001.5
+    assert await served()
+    assert (await _faults(sn))["fired"]["null_transactions"] == 2
 
 
 # --- late and dropped landings ----------------------------------------------------------------------------
