@@ -172,7 +172,8 @@ def test_live_mode_on_simnet_lands_real_trades_and_the_ledger_matches_balances(r
     key_file.chmod(0o600)
     cfg = system_config(tmp_path, execution={"mode": "live", "wallet_key_file": str(key_file), "use_jito": False,
                                              "sniper_buy_sol": 0.05},
-                        exits={"max_hold_s": 5.0}, orchestrator={"strategies": ["sniper"]})
+                        exits={"max_hold_s": 5.0}, orchestrator={"strategies": ["sniper"]},
+                        risk={"balance_check_s": 1.0})     # funded after the start: capital follows at once
     start_sol = 5 * LAMPORTS
     address = str(wallet.pubkey())
     with running_system(cfg, n_shards=1, start_market=False, live=True) as system:
