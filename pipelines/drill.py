@@ -305,6 +305,12 @@ def format_table(v: Verdict) -> str:
     return "\n".join(out)
 
 
+def exit_grace_s(confirm_timeout_s: float) -> float:
+    """How long past max hold an exit may take before it counts as stuck: a confirm timeout, retries and a
+    restart's downtime (a minute on a loaded machine)."""
+    return confirm_timeout_s + 60.0
+
+
 # --- the phases ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +328,8 @@ def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeou
 
     The late-landing delay is past the client's confirm timeout but inside the blockhash's 150 blocks, so the
     transactions do land (late); timeouts hang longer than the RPC client waits. The last phase has no fault:
-    time for the exits the faults delayed (a position is judged stuck only past max hold + grace)."""
+    time for the exits the faults delayed: a position opened when the last fault phase began is past its max
+    hold + grace (when it is judged stuck) by the end."""
     late_slots = min(140, int(confirm_timeout_s * 1000 / slot_ms) + 10)
     hang_s = max(2.0, rpc_timeout_s * 2)
     faulted = [
@@ -344,7 +351,9 @@ def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeou
                           "jupiter_tamper": 0.3}, ""),
     ]
     base = max(8.0, minutes * 60.0 / (len(faulted) + 1))
+    # long enough that a position opened in the last fault phase is past max hold + grace when it is judged
+    recovery = max(base, min(max_hold_s, 60.0) + exit_grace_s(confirm_timeout_s) - base)
     specs = [PhaseSpec(name, base, {**faults, "seed": seed} if faults else {}, action,
                        critical=action == "fill_disk") for name, faults, action in faulted]
-    specs.append(PhaseSpec("recovery", max(base, min(max_hold_s, 60.0) + 10.0)))
+    specs.append(PhaseSpec("recovery", recovery))
     return tuple(specs)

@@ -122,7 +122,7 @@ class Drill:
     # --- the drill --------------------------------------------------------------------------------------------
     def run(self) -> int:
         from actors.drill_rig import RigError, RunProcess, chain_facts, copy_ledger, ledger_facts
-        from pipelines.drill import Rules, format_table, verdict
+        from pipelines.drill import Rules, exit_grace_s, format_table, verdict
         try:
             self.simnet.start()
             wallet, key_file = self._wallet()
@@ -154,7 +154,7 @@ class Drill:
         except RigError as exc:
             print(f"launchray drill: could not run the drill: {exc}")
             return 2
-        rules = Rules(self.max_hold_s, grace_s=self.cfg.execution.confirm_timeout_s + 60.0)
+        rules = Rules(self.max_hold_s, grace_s=exit_grace_s(self.cfg.execution.confirm_timeout_s))
         v = verdict(self.done, ledger, chain, rules, time.time())
         print()
         print(format_table(v), flush=True)

@@ -127,7 +127,8 @@ def test_the_plan_runs_every_fault_alone_then_together_and_scales_with_minutes()
     assert [s.action for s in specs if s.action] == ["fill_disk", "kill_actors", "sigkill_restart"]
     assert [s.name for s in specs if s.critical] == ["ledger disk full"]
     assert all(s.seconds == 300 / 13 for s in specs[:-1])
-    assert specs[-1].seconds == 30.0                                        # recovery: max hold + 10 s
+    # recovery: a position opened mid-way through "all together" is past max hold + grace (20 + 90 s) at the end
+    assert specs[-1].seconds == 20 + 90 - 300 / 13
     short = plan(0.1, slot_ms=40, confirm_timeout_s=30, rpc_timeout_s=5, max_hold_s=20)
     assert short[0].seconds == 8.0                                          # never shorter than 8 s
     assert short[4].faults["land_delay_slots"] == 140                       # capped below the blockhash's life
