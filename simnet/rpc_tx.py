@@ -142,7 +142,7 @@ def methods(node: RpcNode) -> dict:
         commitment({"commitment": cfg.get("preflightCommitment")} if cfg.get("preflightCommitment") else {})
         check_min_context_slot(cfg, bank.slot)
         sig = str(tx.signatures[0])
-        held = _holding(node)
+        held = _holding(node) and bank.get_transaction(sig) is None    # landed already: answered as usual
         fate = None
         if held:
             # the transaction may land later or never: its preflight still answers now, as a provider's does

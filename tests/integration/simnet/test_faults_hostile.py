@@ -150,7 +150,8 @@ async def test_land_delay_slots_lands_the_transaction_n_slots_later(sn_manual):
     before = sn.bank.get_balance(payer.pubkey())
     await _faults(sn, {"land_delay_slots": 5})
     sent_at = sn.bank.slot
-    _, body = await _send(sn, _transfer(sn, payer, 1000))
+    tx = _transfer(sn, payer, 1000)
+    _, body = await _send(sn, tx)
     sig = body["result"]
     assert await _status(sn, sig) is None and sn.bank.get_balance(payer.pubkey()) == before
     await _advance(sn, 4)
@@ -159,6 +160,8 @@ async def test_land_delay_slots_lands_the_transaction_n_slots_later(sn_manual):
     st = await _status(sn, sig)
     assert st["slot"] == sent_at + 5 and st["err"] is None
     assert sn.bank.get_balance(payer.pubkey()) == before - 1000 - 5000
+    _, again = await _send(sn, tx)                   # rebroadcast after it landed: refused, never held again
+    assert again["error"]["code"] == -32002 and "already been processed" in again["error"]["message"]
     # a failing transaction is still refused by preflight at once, and never held
     _, body = await _send(sn, _transfer(sn, payer, 100 * SOL))
     assert body["error"]["code"] == -32002
