@@ -40,6 +40,7 @@ from pipelines.chain.errors import DecodeError
 from pipelines.chain.programs import WATCHED_PROGRAMS
 from pipelines.config import Config
 from pipelines.ingest import GapTracker, SignatureDedupe
+from pipelines.redaction import redact_url
 from pipelines.rpc.policy import Backoff
 from pipelines.stream_health import StaleWatch, StreamHealth, StreamState, grace_for
 from pipelines.stream_input import Reject, is_signature, is_slot, read_notification, signature_entries
@@ -474,7 +475,7 @@ class Ingest:
                 log.error("recording: final flush failed: %s", exc)
 
     def status(self) -> dict:
-        return {"connected": self.connected, "ws_urls": self.ws_urls, "programs": len(self.programs),
+        return {"connected": self.connected, "ws_urls": [redact_url(u) for u in self.ws_urls], "programs": len(self.programs),
                 "queue": len(self._queue),
                 "shard_backlog": sum(len(c) for chunks in self._pending.values() for c in chunks),
                 "launches_seen": len(self.core.launch_mints), **self.core.stats,
