@@ -98,6 +98,13 @@ class Executor:
             jupiter_url=ex.jupiter_url or chain.get("jupiter", ""), use_jito=ex.use_jito,
             tip_lamports=ex.jito_tip_lamports, cu_limit=ex.compute_unit_limit,
             cu_price=ex.priority_fee_micro_lamports, simulate=ex.simulate_before_send)
+        from pipelines.chain.swap_check import url_problem
+        from pipelines.live_guard import opt_in_problem
+        problem = opt_in_problem(chain.get("live_opt_in"), sender.address)
+        if problem:      # said once, loudly, at start (ERROR lines are alerted); every order is refused unsent
+            log.error("live mode: %s", problem)
+        if sender.jupiter_url and url_problem(sender.jupiter_url):
+            log.error("live mode: %s: sells after migration will be refused", url_problem(sender.jupiter_url))
         # a Jupiter transaction may pay up to 50x our own compute-unit price (its limit is fitted to the route)
         return LiveClient(sender, Remote(self.ledger), chain.get("live_opt_in"),
                           confirm_timeout_s=ex.confirm_timeout_s, slippage_bps=ex.slippage_bps,
