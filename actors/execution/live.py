@@ -38,6 +38,7 @@ CONFIRM_POLL_S = 0.4
 REBROADCAST_S = 2.0
 FILL_RETRY_FIRST_S = 0.25
 FILL_RETRY_MAX_S = 4.0
+RESEND_LIMIT_S = 120.0        # a blockhash lives ~60-90 s on mainnet: never re-send past this
 
 
 class LiveClient:
@@ -54,6 +55,7 @@ class LiveClient:
         self.allowed_programs = allowed(extra_programs)
         self.fill_wait_s = fill_wait_s
         self.counts: dict[str, int] = {}
+        self._resending: set[asyncio.Future] = set()     # unresolved transactions still being re-sent
 
     @property
     def address(self) -> str:
@@ -153,7 +155,26 @@ class LiveClient:
                            fee_slot=slot)
         if outcome == "expired":
             return Outcome(OrderState.EXPIRED, submitted, error="blockhash_expired", sent=True)
+        # unresolved by the clock, not expired: keep re-sending it until it is seen or its blockhash is gone
+        task = asyncio.ensure_future(self._keep_sending(submitted, tx, last_valid, endpoint))
+        self._resending.add(task)
+        task.add_done_callback(self._resending.discard)
         return Outcome(OrderState.UNRESOLVED, submitted, error="confirm_timeout", sent=True)
+
+    async def _keep_sending(self, order: Order, tx, last_valid: int, endpoint: str | None) -> None:
+        """Re-send an unresolved transaction every REBROADCAST_S until the node has it or the block height is past
+        its last valid one (the reconciler decides its state; this only gives it every chance to land)."""
+        deadline = time.monotonic() + RESEND_LIMIT_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(REBROADCAST_S)
+            try:
+                height = await self.sender.block_height(endpoint)
+                if await self.sender.status(order.signature, endpoint) is not None or height > last_valid:
+                    return
+                await self.sender.send(tx, endpoint)
+                self._count("resent_unresolved")
+            except Exception as exc:   # noqa: BLE001 - a 429 / timeout: the next round tries again
+                log.debug("re-send %s: %s", order.id, type(exc).__name__)
 
     async def _send_until_settled(self, order: Order, tx, last_valid: int, endpoint: str | None):
         """('confirmed'|'failed'|'expired'|'unresolved', err). The height is read BEFORE the status: a height

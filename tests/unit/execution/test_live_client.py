@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 
 from actors.chain_reader import ChainReader
 from actors.execution.client import Market
-from actors.execution.live import LiveClient
+from actors.execution.live import REBROADCAST_S, LiveClient
 from actors.execution.sender import LiveSender
 from actors.rpc_client import RpcClient, RpcUnavailable
 from pipelines.chain import pda
@@ -136,8 +136,8 @@ async def test_a_buy_whose_transaction_is_null_after_confirmation_is_still_fille
 
 
 async def test_a_late_landing_is_unresolved_then_found_by_signature_and_it_was_rebroadcast(chain):
-    chain.sn.faults.configure({"land_delay_slots": 100})       # 4 s at 40 ms a slot; the confirm timeout is 2.5 s
-    live = client(chain, confirm_timeout_s=2.5)
+    chain.sn.faults.configure({"land_delay_slots": 120})       # 4.8 s at 40 ms a slot; the confirm timeout is 2 s
+    live = client(chain, confirm_timeout_s=2.0)
     order = intent(chain)
     market = Market(curve=chain.view)
     out = await live.execute(order, market, live.prepare(order, market))
@@ -145,6 +145,10 @@ async def test_a_late_landing_is_unresolved_then_found_by_signature_and_it_was_r
     assert chain.sn.faults.fired["delayed_transactions"] >= 2             # sent, then re-sent ~2 s later
     submitted = chain.store.get_order(order.id)
     assert submitted.state is S.SUBMITTED and submitted.signature == out.order.signature
+    sends = chain.sn.faults.fired["delayed_transactions"]
+    await asyncio.sleep(REBROADCAST_S + 0.5)
+    # unresolved with its blockhash valid, it is re-sent (~4 s) until the node has it (it lands at ~4.8 s)
+    assert chain.sn.faults.fired["delayed_transactions"] > sends or tokens_held(chain) > 0
     deadline = time.time() + 15
     steps = []
     while time.time() < deadline:
