@@ -87,11 +87,13 @@ class _Probe:
 
 
 class HealthWatch:
-    def __init__(self, cfg: Config, handles: dict, *, wallet: str = "", ping_failed: Callable[[], set[str]]):
+    def __init__(self, cfg: Config, handles: dict, *, wallet: str = "", ping_failed: Callable[[], set[str]],
+                 post: Callable[[list[Alert]], None] | None = None):
         self.cfg = cfg
         self.handles = handles                  # the Supervisor's: name -> handle (a restart re-fills it)
         self.wallet = wallet                    # public key only
         self.ping_failed = ping_failed
+        self.post = post                        # hands alerts on (the Supervisor's), before acting on a level
         e = cfg.errors
         self.policy = hl.Policy(e.degrade_after_s, e.recover_after_s, e.rpc_down_critical_s, e.ledger_critical_s)
         self.state = hl.HealthState()
@@ -156,6 +158,8 @@ class HealthWatch:
         self.assessment = a
         self.checks += 1
         alerts += self._alerts(a, now)
+        if self.post is not None and alerts:    # the urgent alert leaves before the (slow) settling of positions
+            self.post(alerts)
         await self._act(a, risk)
         return a, alerts
 

@@ -68,7 +68,8 @@ class Supervisor:
         self.seen_restarts: dict[str, int] = {}
         self.reattached = False
         self.down: set[str] = set()                 # children whose last ping failed
-        self.health = HealthWatch(cfg, self.handles, wallet=wallet, ping_failed=lambda: set(self.down))
+        self.health = HealthWatch(cfg, self.handles, wallet=wallet, ping_failed=lambda: set(self.down),
+                                  post=self._post)
         self.alerts_posted: dict[str, int] = {}
         self._sender = None                          # only without a ControlPlane (see _post)
         self._sender_ready = None
@@ -184,8 +185,7 @@ class Supervisor:
                 continue
             try:
                 before = self.health.assessment.level
-                assessment, alerts = await self.health.check(time.time())
-                self._post(alerts)
+                assessment, _ = await self.health.check(time.time())     # its alerts are posted as it goes
                 if assessment.level is hl.Level.CRITICAL and before is not hl.Level.CRITICAL:
                     self._counts_dirty = True            # the reasons survive a Supervisor restart
             except Exception as exc:  # noqa: BLE001 - a failed check is retried next period
