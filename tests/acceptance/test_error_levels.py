@@ -10,7 +10,8 @@ order on it, CRITICAL last since it is sticky for the run:
 - a ledger nobody can write (another connection holds SQLite's write lock) is CRITICAL: entries halted, the urgent
   alert sent, the level stays CRITICAL after the lock is gone;
 - an unhandled exception in a task of the Orchestrator is alerted (redacted) and counted as a CRITICAL reason;
-- an ERROR log line of an actor is alerted (redacted).
+- an ERROR log line of an actor is alerted (redacted);
+- an analyzer shard that stays down is listed among the reasons.
 """
 from __future__ import annotations
 
@@ -232,3 +233,11 @@ def test_an_error_logged_by_an_actor_is_alerted(sys_):
     alert = _alert(s, "error", after=seen)
     assert alert["urgent"] is False and alert["title"] == "Error in orchestrator"
     assert alert["fields"]["error"] == "exit for MintXYZ not dispatched: https://rpc.example/[REDACTED] timed out"
+
+
+def test_an_analyzer_shard_that_stays_down_is_listed(sys_):
+    s = sys_
+    s["ray"].kill(s["system"].actor(names.shard_name(0)), no_restart=True)     # no restart: its pings fail
+    h = _level(s, "critical", "shard_down")                   # still CRITICAL (sticky), the shard listed beside
+    shard = next(r for r in h["reasons"] if r["cause"] == "shard_down")
+    assert shard["level"] == "degraded" and shard["detail"] == "analyzer_shard_0 not answering"
