@@ -343,9 +343,11 @@ class Executor:
             if pos is None or not pos.is_open:    # it had landed: its fill closed the position
                 return ExecutionReport(ExecStatus.NO_POSITION)
         if any(o.state in OPEN for o in prior):
-            # still unresolved (or in flight here): a second sell could sell twice. The position goes back to
-            # the exit rules, which fire again and find it settled by then.
-            await positions.exit_failed.remote(signal.mint)
+            # still unresolved (or in flight here): a second sell could sell twice. Unless one is in flight here
+            # (its own exit is pending in the tracker), the position goes back to the exit rules, which fire
+            # again and find it settled by then.
+            if not any(o.id in self.working for o in prior):
+                await positions.exit_failed.remote(signal.mint)
             self._count("exit_waits_for_unresolved")
             return ExecutionReport(ExecStatus.REFUSED, reason="previous exit attempt unresolved")
         try:
