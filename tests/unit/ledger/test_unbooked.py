@@ -1,0 +1,28 @@
+"""Confirmed live orders without their fill (getTransaction null after confirmation): what the reconciler books."""
+from pipelines.ledger import LedgerStore
+from pipelines.messages import Fill, Order, OrderState, Side
+from pipelines.orders import transition
+
+S = OrderState
+
+
+def order(oid: str, mode: str = "live", side: Side = Side.BUY) -> Order:
+    return Order(id=oid, mint=f"M-{oid}", side=side, venue="pumpfun", amount=1, limit=1, mode=mode,
+                 reason="sniper", opportunity_id=oid, created_at=1.0, updated_at=1.0)
+
+
+def confirmed(o: Order, sig: str) -> list[Order]:
+    sub = transition(o, S.SUBMITTED, 2.0, signature=sig, last_valid_block_height=9)
+    return [o, sub, transition(sub, S.CONFIRMED, 3.0)]
+
+
+def test_confirmed_live_orders_without_a_fill_are_listed_until_booked(tmp_path):
+    with LedgerStore(tmp_path / "l.sqlite") as store:
+        a, b, c = order("a"), order("b"), order("c", mode="paper")
+        store.record_batch(orders=confirmed(a, "1" * 87) + confirmed(b, "2" * 87) + confirmed(c, "3" * 87))
+        store.record_order(order("d"))                                   # an intent: not confirmed
+        assert [o.id for o in store.confirmed_without_fill("live")] == ["a", "b"]
+        store.record_fill(Fill(order_id="a", mint=a.mint, side=Side.BUY, lamports=10, tokens=5, fee_lamports=1,
+                               price=2.0, slot=3, ts=4.0, signature="1" * 87))
+        assert [o.id for o in store.confirmed_without_fill("live")] == ["b"]
+        assert [o.id for o in store.confirmed_without_fill("paper")] == ["c"]
