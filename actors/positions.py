@@ -32,6 +32,8 @@ from pipelines.stages import DEFAULT_SELL_FEE_BPS, ExitWatch, Mark
 
 log = logging.getLogger("launchray.positions")
 SNAPSHOT_KEY = "position_book"
+REPLAY_WINDOW_S = 900.0       # replay_ledger looks at the fills of the last 15 minutes ...
+REPLAY_MAX_FILLS = 2000       # ... at most this many
 
 
 @ray.remote(num_cpus=0)
@@ -148,10 +150,13 @@ class PositionTracker:
         """Settle the fills the ledger holds that this book has not (an Executor that died between its ledger
         write and its on_fill, while this tracker kept running): the restarted Executor calls this at start.
         Each goes through on_fill, which settles a fill once by order id. Returns how many were new."""
-        orders = {o.id: o for o in await self.ledger.orders.remote()}
+        # Only recent fills: an Executor restarts within seconds of its crash, and the book remembers the last
+        # 8192 settled order ids only (an older fill replayed again would be applied twice).
+        rows = await self.ledger.fills_after.remote(0, time.time() - REPLAY_WINDOW_S, REPLAY_MAX_FILLS)
+        fills = [fill for _, fill, _ in rows]
+        orders = await asyncio.gather(*(self.ledger.get_order.remote(f.order_id) for f in fills))
         new = 0
-        for fill in await self.ledger.fills.remote():
-            order = orders.get(fill.order_id)
+        for fill, order in zip(fills, orders):
             if order is not None and not (await self.on_fill(fill, order, fill.ts))["duplicate"]:
                 new += 1
         self.replayed += new
