@@ -71,6 +71,10 @@ class LedgerActor:
         return self.reader.open_orders()
 
     @_READ
+    def fills_to_replay(self, remembered: list[str]) -> list[Fill]:
+        return self.reader.fills_to_replay(remembered)
+
+    @_READ
     def confirmed_without_fill(self, mode: str = "live") -> list[Order]:
         return self.reader.confirmed_without_fill(mode)
 

@@ -32,8 +32,6 @@ from pipelines.stages import DEFAULT_SELL_FEE_BPS, ExitWatch, Mark
 
 log = logging.getLogger("launchray.positions")
 SNAPSHOT_KEY = "position_book"
-REPLAY_WINDOW_S = 900.0       # replay_ledger looks at the fills of the last 15 minutes ...
-REPLAY_MAX_FILLS = 2000       # ... at most this many
 
 
 @ray.remote(num_cpus=0)
@@ -52,7 +50,9 @@ class PositionTracker:
         self.replayed = 0
         self._replayed_bookings = []
         replayed_positions = {}
-        for fill in ray.get(self.ledger.fills.remote()):
+        # Only the fills from the oldest one the book remembers on: it forgets settled ids past 8192, and an older
+        # fill replayed again would be applied twice (a closed position opened again).
+        for fill in ray.get(self.ledger.fills_to_replay.remote(list(snap["seen"]) if snap else [])):
             order = ray.get(self.ledger.get_order.remote(fill.order_id))
             if order is not None:
                 change, booking = settle_fill(fill, order, self.book, fill.ts)
@@ -150,10 +150,7 @@ class PositionTracker:
         """Settle the fills the ledger holds that this book has not (an Executor that died between its ledger
         write and its on_fill, while this tracker kept running): the restarted Executor calls this at start.
         Each goes through on_fill, which settles a fill once by order id. Returns how many were new."""
-        # Only recent fills: an Executor restarts within seconds of its crash, and the book remembers the last
-        # 8192 settled order ids only (an older fill replayed again would be applied twice).
-        rows = await self.ledger.fills_after.remote(0, time.time() - REPLAY_WINDOW_S, REPLAY_MAX_FILLS)
-        fills = [fill for _, fill, _ in rows]
+        fills = await self.ledger.fills_to_replay.remote(list(self.book.snapshot()["seen"]))
         orders = await asyncio.gather(*(self.ledger.get_order.remote(f.order_id) for f in fills))
         new = 0
         for fill, order in zip(fills, orders):

@@ -305,6 +305,25 @@ class LedgerStore:
             sql, args = sql + " WHERE order_id = ?", (order_id,)
         return [codec.fill_from_row(r) for r in self._all(sql + " ORDER BY ts, rowid", args)]
 
+    def fills_to_replay(self, remembered: list[str]) -> list[Fill]:
+        """The fills a position book that remembers settling `remembered` (its most recent order ids) may not have
+        settled: every fill from the oldest remembered one on, in insertion order (all of them when it remembers
+        none). Older fills were settled and forgotten: replaying them would apply them twice."""
+        cols = quoted(FILL_COLUMNS)
+        start = 0
+        if remembered:
+            oldest = None
+            for i in range(0, len(remembered), 500):
+                chunk = remembered[i:i + 500]
+                (low,), = self._all(f"SELECT min(rowid) FROM fills WHERE order_id IN ({', '.join('?' * len(chunk))})",
+                                    chunk)
+                if low is not None:
+                    oldest = low if oldest is None else min(oldest, low)
+            if oldest is not None:
+                start = oldest
+        return [codec.fill_from_row(r) for r in
+                self._all(f"SELECT {cols} FROM fills WHERE rowid >= ? ORDER BY rowid", (start,))]
+
     # ------------------------------------------------------------------------------------------- positions
     def upsert_position(self, position: Position) -> None:
         """Insert or replace the position keyed by (mint, opened_at)."""

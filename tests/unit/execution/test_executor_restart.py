@@ -61,3 +61,44 @@ def test_a_fill_booked_before_an_executor_crash_reaches_the_running_tracker(ray_
     finally:
         for h in handles:
             ray.kill(h)
+
+
+def test_a_restarted_tracker_does_not_replay_fills_it_settled_and_forgot(ray_session, tmp_path):
+    """The book remembers its latest 8192 settled order ids: an older buy replayed again would reopen a closed
+    position. Here the book forgot the buy of a closed position (it remembers its sell): nothing reopens."""
+    from actors.positions import SNAPSHOT_KEY
+    from pipelines.positions import PositionBook
+
+    ns = f"lr-forgot-{uuid.uuid4().hex[:6]}"
+    cfg = config_with(load_config("sim", env={}), {"ray": {"namespace": ns, "realtime_priority": 0},
+                                                   "ledger": {"path": str(tmp_path / "ledger.sqlite")},
+                                                   "logging": {"dir": str(tmp_path / "logs")}})
+    opts = {"namespace": ns, "num_cpus": 0}
+    ledger = LedgerActor.options(name=names.LEDGER, **opts).remote(cfg.ledger.path)
+    risk = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
+    handles = [ledger, risk]
+    try:
+        book = PositionBook()
+        rows = []
+        for oid, mint, side, tokens in (("a-buy", "MintA", Side.BUY, BOUGHT), ("a-sell", "MintA", Side.SELL, BOUGHT),
+                                        ("b-buy", "MintB", Side.BUY, BOUGHT)):
+            intent = Order(id=oid, mint=mint, side=side, venue="pumpfun", amount=tokens, limit=0, mode="paper",
+                           reason="momentum" if side is Side.BUY else "stop_loss", opportunity_id=oid,
+                           created_at=100.0, updated_at=100.0)
+            sub = transition(intent, OrderState.SUBMITTED, 100.5)
+            f = Fill(order_id=oid, mint=mint, side=side, lamports=500_000_000, tokens=tokens, fee_lamports=0,
+                     price=0.5, slot=5, ts=101.0)
+            rows.append((intent, sub, transition(sub, OrderState.CONFIRMED, 101.0), f))
+            book.settle(f, 101.0, strategy="momentum" if side is Side.BUY else "", venue="pumpfun")
+        for intent, sub, conf, f in rows:
+            ray.get(ledger.record_batch.remote(orders=[intent, sub, conf], fills=[f]))
+        snap = book.snapshot()
+        snap["seen"] = ["a-sell", "b-buy"]               # "a-buy" fell out of its memory
+        ray.get(ledger.save_counters.remote({SNAPSHOT_KEY: snap}, 102.0))
+        tracker = PositionTracker.options(name=names.POSITIONS, **opts).remote(cfg)
+        handles.append(tracker)
+        assert ray.get(tracker.held_mints.remote()) == ["MintB"]          # MintA stays closed
+        assert ray.get(tracker.status.remote())["replayed_fills"] == 0
+    finally:
+        for h in handles:
+            ray.kill(h)

@@ -26,3 +26,16 @@ def test_confirmed_live_orders_without_a_fill_are_listed_until_booked(tmp_path):
                                price=2.0, slot=3, ts=4.0, signature="1" * 87))
         assert [o.id for o in store.confirmed_without_fill("live")] == ["b"]
         assert [o.id for o in store.confirmed_without_fill("paper")] == ["c"]
+
+
+def test_fills_to_replay_start_at_the_oldest_fill_the_book_remembers(tmp_path):
+    with LedgerStore(tmp_path / "l.sqlite") as store:
+        for oid in ("a", "b", "c"):
+            o = order(oid)
+            store.record_batch(orders=confirmed(o, oid * 87), fills=[Fill(
+                order_id=oid, mint=o.mint, side=Side.BUY, lamports=10, tokens=5, fee_lamports=1, price=2.0, slot=3,
+                ts=4.0, signature=oid * 87)])
+        ids = lambda fills: [f.order_id for f in fills]     # noqa: E731
+        assert ids(store.fills_to_replay(["c", "b"])) == ["b", "c"]     # "a" was settled and forgotten
+        assert ids(store.fills_to_replay([])) == ["a", "b", "c"]         # a book that remembers nothing: all
+        assert ids(store.fills_to_replay(["unknown"])) == ["a", "b", "c"]
