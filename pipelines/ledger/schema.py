@@ -142,12 +142,12 @@ CREATE TABLE tx_costs (
 );
 """
 
-# v4: one buy per (strategy, mint), enforced by the database whoever writes the order: a buy (its strategy is the
-# order's `reason`) claims its row when inserted; the row is given back only when that buy failed or expired,
-# which means nothing was bought (a landed-but-failed or never-landed transaction), so a later opportunity may
-# try again; a buy that was sent and is unresolved or confirmed keeps it for good. A ledger written before v4
-# keeps its history: its first buy of each (strategy, mint) that did not fail claims the row, later ones stay
-# as they are.
+# v4: never two buys of one mint by one strategy at a time, enforced by the database whoever writes the order: a
+# buy (its strategy is the order's `reason`) claims (strategy, mint) when inserted. The claim is given back when
+# that buy failed or expired (nothing was bought), or once the position it filled is closed (a later re-entry,
+# after the risk book's cooldown, is a new trade). A buy that was sent and is unresolved, or confirmed without its
+# fill booked yet, keeps it: a second buy then could hold the mint twice. A ledger written before v4 keeps its
+# history; its buys still in flight or holding an open position claim their rows.
 V4 = """
 CREATE TABLE entries (
     strategy TEXT NOT NULL,
@@ -156,8 +156,10 @@ CREATE TABLE entries (
     PRIMARY KEY (strategy, mint)
 );
 INSERT OR IGNORE INTO entries (strategy, mint, order_id)
-    SELECT reason, mint, id FROM orders WHERE side = 'buy' AND state NOT IN ('failed', 'expired')
-    ORDER BY created_at, id;
+    SELECT o.reason, o.mint, o.id FROM orders o WHERE o.side = 'buy' AND o.state NOT IN ('failed', 'expired')
+    AND (NOT EXISTS (SELECT 1 FROM fills f WHERE f.order_id = o.id)
+         OR EXISTS (SELECT 1 FROM positions p WHERE p.mint = o.mint AND p.is_open = 1))
+    ORDER BY o.created_at DESC, o.id;
 CREATE TRIGGER entries_claim AFTER INSERT ON orders WHEN NEW.side = 'buy' AND NEW.state NOT IN ('failed', 'expired')
 BEGIN
     INSERT INTO entries (strategy, mint, order_id) VALUES (NEW.reason, NEW.mint, NEW.id);
@@ -166,6 +168,11 @@ CREATE TRIGGER entries_release AFTER UPDATE OF state ON orders
     WHEN NEW.side = 'buy' AND NEW.state IN ('failed', 'expired')
 BEGIN
     DELETE FROM entries WHERE order_id = NEW.id;
+END;
+CREATE TRIGGER entries_release_closed AFTER INSERT ON positions WHEN NEW.is_open = 0
+BEGIN
+    DELETE FROM entries WHERE mint = NEW.mint
+        AND EXISTS (SELECT 1 FROM fills f WHERE f.order_id = entries.order_id);
 END;
 """
 

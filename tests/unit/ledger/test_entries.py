@@ -1,5 +1,7 @@
-"""One buy per (strategy, mint), enforced by the ledger (schema v4): whoever writes the order, under whatever id."""
+"""Never two buys of one mint by one strategy at a time, enforced by the ledger (schema v4): whoever writes the
+order, under whatever id."""
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -7,7 +9,7 @@ from hypothesis import strategies as st
 
 from pipelines.ledger import LedgerConflict, LedgerStore
 from pipelines.ledger.schema import MIGRATIONS, migrate
-from pipelines.messages import Order, OrderState, Side
+from pipelines.messages import Fill, Order, OrderState, Position, Side
 from pipelines.orders import entry_order_id, transition
 
 S = OrderState
@@ -47,7 +49,12 @@ def test_the_database_refuses_a_second_buy_whatever_writes_it(store):
         store._db.execute("INSERT INTO entries (strategy, mint, order_id) VALUES ('momentum', 'MINT1', 'x')")
 
 
-def test_a_buy_that_bought_nothing_frees_the_mint_and_one_that_was_sent_never_does(store):
+def position(open_: bool = True) -> Position:
+    return Position(mint="MINT1", opened_at=20.0, tokens=3_000_000, initial_tokens=3_000_000,
+                    cost_lamports=100_000_000, entry_price=33.3, entry_order_id="c")
+
+
+def test_a_buy_holds_the_mint_until_it_bought_nothing_or_its_position_closed(store):
     failed = buy("a")
     store.claim_entry(failed)
     store.record_order(transition(failed, S.FAILED, 11.0, error="simulation failed"))
@@ -61,22 +68,33 @@ def test_a_buy_that_bought_nothing_frees_the_mint_and_one_that_was_sent_never_do
     store.record_batch(orders=[sub, transition(sub, S.UNRESOLVED, 17.0)])
     assert store.claim_entry(buy("d", t=18.0)) is None           # it may have landed: held
     store.record_order(transition(transition(sub, S.UNRESOLVED, 17.0), S.CONFIRMED, 19.0))
-    assert store.claim_entry(buy("e", t=20.0)) is None           # it landed: held for good
+    assert store.claim_entry(buy("e", t=20.0)) is None           # it landed, its fill not booked yet: held
     assert store.entry_holder("momentum", "MINT1") == unresolved.id
+    store.record_fill(Fill(order_id=unresolved.id, mint="MINT1", side=Side.BUY, lamports=100_000_000,
+                           tokens=3_000_000, fee_lamports=0, price=33.3, slot=9, ts=20.0, signature=sub.signature))
+    held = position(open_=True)
+    store.upsert_position(held)
+    assert store.claim_entry(buy("f", t=21.0)) is None           # its position is open: held
+    store.upsert_position(replace(held, tokens=0, closed_at=30.0))
+    assert store.entry_holder("momentum", "MINT1") is None       # closed: a later re-entry is a new trade
+    assert store.claim_entry(buy("g", t=31.0)) is not None
 
 
-def test_a_v3_ledger_is_migrated_with_its_first_live_buy_holding_the_mint(tmp_path):
+def test_a_v3_ledger_is_migrated_with_its_buy_in_flight_holding_the_mint(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
     migrate(db, MIGRATIONS[:3])
     cols = ("id, mint, side, venue, amount, \"limit\", mode, state, reason, reservation_id, opportunity_id, "
             "created_at, updated_at, signature, error, last_valid_block_height, trace_id")
-    for oid, state, t in (("old-failed", "failed", 1.0), ("old-closed", "confirmed", 2.0), ("old-again", "confirmed", 3.0)):
+    for oid, state, t in (("old-failed", "failed", 1.0), ("old-closed", "confirmed", 2.0),
+                          ("old-unresolved", "unresolved", 3.0)):
         db.execute(f"INSERT INTO orders ({cols}) VALUES (?, 'M', 'buy', 'pumpfun', 1, 1, 'live', ?, 'momentum', '', "
                    f"?, ?, ?, '', '', 0, '')", (oid, state, oid, t, t))
+    db.execute("INSERT INTO fills (order_id, signature, mint, side, lamports, tokens, fee_lamports, price, slot, ts, "
+               "quote_slot) VALUES ('old-closed', 's', 'M', 'buy', 1, 1, 0, 1.0, 1, 2.0, 1)")
     db.close()
-    with LedgerStore(path) as store:           # v3 history with a re-entry: kept, and the first holds the mint
-        assert store.entry_holder("momentum", "M") == "old-closed"
+    with LedgerStore(path) as store:   # v3 history with a re-entry: kept; the buy still in flight holds the mint
+        assert store.entry_holder("momentum", "M") == "old-unresolved"
         assert store.claim_entry(buy("new", mint="M")) is None
         assert len(store.orders()) == 3
 
