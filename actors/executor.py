@@ -3,7 +3,7 @@ execution client (actors/execution: paper, dry_run, live), then records the outc
 
 Every order's intent is in the ledger before anything is sent: an entry's live transaction is built and signed
 while its intent commits (that sends nothing), and simulated and sent only once claim_intent answered. One buy
-per (strategy, mint) is enforced by the ledger itself (schema v4), on top of one entry per opportunity.
+per (strategy, mint) at a time is enforced by the ledger itself (schema v4), beside one entry per opportunity.
 Entries come from the RiskSupervisor, which hands each approved one over itself (approve_and_execute).
 Answers are pipelines/execution_report.ExecutionReport, crossing Ray as its as_dict().
 
@@ -284,7 +284,7 @@ class Executor:
             prepared = self.client.prepare(order, market)
             self.working.add(order.id)     # before the intent exists: the reconciler never takes it for a crash's
             # The duplicate checks and the durable intent in one ledger transaction, before anything is sent: a
-            # call retried after a restart finds its opportunity claimed, and a strategy never buys a mint twice.
+            # call retried after a restart finds its opportunity claimed, and a strategy never holds two buys of a mint.
             claimed = await self.ledger.claim_intent.remote(pickle.dumps(order, pickle.HIGHEST_PROTOCOL))
             spans.add("intent", t1, time.time(), **{"order.id": order.id})
         except BaseException:     # no intent written (the ledger rolled back), nothing sent: the capital goes back
@@ -297,7 +297,7 @@ class Executor:
             discard(prepared)
             self.working.discard(order.id)
             # A retried call for the same opportunity: its order owns the reservation. Another opportunity of a
-            # mint this strategy holds (the ledger's one buy per strategy and mint): nothing owns it, release.
+            # mint this strategy holds (the ledger's one buy per strategy and mint at a time): nothing owns it, release.
             if await self.ledger.entry_order_for.remote(opp.id) is None:
                 await risk.release.remote(reservation.id)
             self._count("duplicate_entry")

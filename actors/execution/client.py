@@ -44,7 +44,7 @@ class ExecutionClient(Protocol):
 
 
 class Remote:
-    """An actor handle called like a local async object: `await Remote(h).method(args)` is `await h.method.remote(args)`.
+    """An actor handle called like a local async object: `await Remote(h).m(args)` is `await h.m.remote(args)`.
     The live client talks to the RpcPool and the Ledger through this, and to an RpcClient / store in tests."""
 
     __slots__ = ("_handle",)

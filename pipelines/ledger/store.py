@@ -182,7 +182,7 @@ class LedgerStore:
                     f"order {order.id}: first record must be an intent, not {order.state.value}")
             try:
                 db.execute(_INSERT_ORDER, codec.to_row(order))
-            except sqlite3.IntegrityError:    # the entries trigger: one buy per (strategy, mint)
+            except sqlite3.IntegrityError:    # the entries trigger: one buy per (strategy, mint) at a time
                 raise LedgerConflict(f"order {order.id}: strategy {order.reason!r} already has a buy of "
                                      f"{order.mint}") from None
             self._add_transition(db, order, 1)
@@ -257,7 +257,7 @@ class LedgerStore:
         return [codec.order_from_row(r) for r in self._all(sql, (mode,))]
 
     def entry_holder(self, strategy: str, mint: str) -> str | None:
-        """The id of the buy that holds (strategy, mint), if any (one buy per strategy and mint)."""
+        """The id of the buy that holds (strategy, mint) now, if any (in flight, or its position open)."""
         rows = self._all("SELECT order_id FROM entries WHERE strategy = ? AND mint = ?", (strategy, mint))
         return rows[0][0] if rows else None
 
