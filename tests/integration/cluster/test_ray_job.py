@@ -66,6 +66,9 @@ def test_ray_job_submit_joins_the_cluster_and_ray_job_stop_shuts_down_in_order(t
         logs = _ray(temp, "job", "logs", "--address", url, "lr-job").stdout
         status = _ray(temp, "job", "status", "--address", url, "lr-job").stdout
 
+        # Ray's JobSupervisor says whether SIGTERM was enough or it had to SIGKILL after the grace period
+        supervisor_log = "".join(f.read_text(errors="replace")
+                                 for f in Path(temp).glob("session_latest/logs/*") if f.is_file())
         listed = _ray(temp, "list", "actors", "--address", gcs, "--filter", "ray_namespace=lr-job-test",
                       "--limit", "1000", "--format", "json")
         assert listed.returncode == 0, listed.stderr[-2000:]
@@ -79,6 +82,8 @@ def test_ray_job_submit_joins_the_cluster_and_ray_job_stop_shuts_down_in_order(t
             "analyzer_shard_0"} <= actors, actors
     # orderly: the shutdown ran to its end (the summary is printed after it returns) before the SIGKILL
     assert "launchray: shutting down" in logs
+    assert "Job lr-job has been terminated gracefully with SIGTERM" in supervisor_log
+    assert "force-killed with SIGKILL" not in supervisor_log
     summary = json.loads(logs[logs.index("{", logs.index("launchray: shutting down")):logs.rindex("}") + 1])
     assert summary["ledger_path"] == ledger_path and summary["orders"] > 0 and summary["duplicate_orders"] == 0
     store = LedgerStore(ledger_path, readonly=True)
