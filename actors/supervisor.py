@@ -199,7 +199,8 @@ class Supervisor:
             self._post([alert])
 
     def _post(self, alerts: list) -> None:
-        """Hand alerts to the ControlPlane's AlertSender (fire-and-forget; without a ControlPlane, logged only)."""
+        """Hand alerts to the ControlPlane's AlertSender (fire-and-forget); without a ControlPlane, to a sender of
+        this actor's own (when a channel is configured). Each is logged too."""
         for a in alerts:
             self.alerts_posted[a.kind.value] = self.alerts_posted.get(a.kind.value, 0) + 1
             log.warning("alert %s: %s %s", a.kind.value, a.title, "; ".join(f"{k}={v}" for k, v in a.fields))
