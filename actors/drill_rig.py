@@ -159,6 +159,7 @@ class RunProcess:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.log = workdir / "run-0.log"
+        self._told: subprocess.Popen | None = None
 
     def start(self, timeout: float = 240.0) -> None:
         self.starts += 1
@@ -181,16 +182,25 @@ class RunProcess:
         raise RigError(f"launchray run was not up after {timeout:.0f} s: {_tail(self.log)}")
 
     def exited(self) -> str | None:
-        """How the run ended by itself ("exit N: its last line"), or None while it runs."""
+        """How the run ended ("exit N: its one-line reason"), or None while it runs."""
         if self.proc is None or self.proc.poll() is None:
             return None
         return f"exit {self.proc.returncode}: {_tail(self.log)}"
+
+    def take_exit(self) -> str | None:
+        """Like exited(), but each ending is told once (and never one the drill caused)."""
+        ended = self.exited()
+        if ended is None or self.proc is self._told:
+            return None
+        self._told = self.proc
+        return ended
 
     def sigkill(self) -> None:
         """SIGKILL the run and everything it started (its Ray included), as a crash or an OOM kill would."""
         if self.proc is not None:
             _kill_session(self.proc, signal.SIGKILL)
             self.proc.wait(10)
+            self._told = self.proc
         time.sleep(1.0)
         kill_strays(str(self.workdir))
 
@@ -209,14 +219,34 @@ class RunProcess:
         return "clean" if code == 0 else f"exit {code}: {_tail(self.log)}"
 
     def ray_address(self) -> str:
-        """host:port of the GCS of the run's Ray (the newest session under its RAY_TMPDIR)."""
-        sessions = sorted(Path(self.env["RAY_TMPDIR"]).glob("ray/session_2*"), key=lambda p: p.stat().st_mtime)
-        for session in reversed(sessions):
+        """host:port of the GCS of this run's own Ray: the session its process started (named after its pid)."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise RigError("the run is not running")
+        for session in Path(self.env["RAY_TMPDIR"]).glob(f"ray/session_2*_{self.proc.pid}"):
             for f in session.glob("gcs_server_port_*"):
                 port = f.read_text().strip()
                 if port.isdigit():
                     return f"127.0.0.1:{port}"
         raise RigError("the run's Ray (its GCS port file) was not found")
+
+    def kill_actor(self, name: str, timeout: float = 60.0) -> str:
+        """ray.kill(name, no_restart=False) in the run's Ray, from a child process (a Ray that dies under it
+        cannot hang the drill); what happened, in words."""
+        try:
+            address = self.ray_address()
+        except RigError as exc:
+            return f"could not kill {name}: {exc}"
+        env = {**os.environ, "RAY_TMPDIR": self.env["RAY_TMPDIR"], "RAY_AUTH_MODE": "disabled",
+               "RAY_USAGE_STATS_ENABLED": "0"}
+        ns = json.loads(self.env["LAUNCHRAY__RAY__NAMESPACE"])
+        try:
+            done = subprocess.run([sys.executable, "-m", "actors.drill_rig", "kill", address, ns, name], env=env,
+                                  capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return f"could not kill {name}: the run's Ray did not answer in {timeout:.0f} s"
+        lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+        return lines[-1] if done.returncode == 0 and lines else \
+            f"could not kill {name}: {(lines or done.stderr.splitlines() or ['?'])[-1][-200:]}"
 
 
 class LedgerDisk:
@@ -348,3 +378,21 @@ def chain_facts(simnet: SimnetProcess, wallet: str, funded: int, stranger: str) 
                       wallet_tokens={m: int(v) for m, v in truth["tokens"].items()}, transactions=txs,
                       launches=tuple((l["mint"], int(l["slot"])) for l in launches),
                       stolen_lamports=int(stolen["lamports"]))
+
+
+def _kill_main(address: str, namespace: str, name: str) -> int:
+    import ray
+    ray.init(address=address, namespace=namespace, log_to_driver=False, configure_logging=False)
+    try:
+        ray.kill(ray.get_actor(name, namespace=namespace), no_restart=False)
+    except ValueError:
+        print(f"no actor {name} to kill")
+        return 0
+    print(f"killed {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "kill":
+        sys.exit(_kill_main(*sys.argv[2:]))
+    sys.exit("usage: python -m actors.drill_rig kill GCS_ADDRESS NAMESPACE ACTOR")

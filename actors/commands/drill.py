@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import os
 import signal
 import tempfile
@@ -142,7 +143,10 @@ class Drill:
                 row = self.done[-1]
                 print(f"  phase {row.name!r}: {row.ended_at - row.started_at:.0f} s, slots {row.start_slot}.."
                       f"{row.end_slot}" + "".join(f"; {n}" for n in (*row.run_exits, *row.notes)), flush=True)
-            time.sleep(SETTLE_S)
+            settle: list[str] = []
+            self._wait(time.time() + SETTLE_S, settle)
+            if settle:      # counted with the last phase
+                self.done[-1] = replace(self.done[-1], run_exits=(*self.done[-1].run_exits, *settle))
             stop = self.run_proc.stop()
             print(f"  run stopped: {stop}", flush=True)
             if stop != "clean":
@@ -168,7 +172,6 @@ class Drill:
         return 0 if v.passed else 1
 
     def _note_last(self, note: str) -> None:
-        from dataclasses import replace
         if self.done:
             self.done[-1] = replace(self.done[-1], notes=(*self.done[-1].notes, note))
 
@@ -200,11 +203,20 @@ class Drill:
     def _wait(self, deadline: float, exits: list[str]) -> None:
         """Until deadline; a run that stops by itself is recorded and started again (as systemd would)."""
         while time.time() < deadline:
-            ended = self.run_proc.exited()
+            ended = self.run_proc.take_exit()
             if ended:
                 exits.append(ended)
-                self.run_proc.start()
+            if self.run_proc.exited():
+                self._restart()
             time.sleep(0.25)
+
+    def _restart(self) -> None:
+        """Start the run again; a start that fails is told by take_exit() on the next look."""
+        from actors.drill_rig import RigError
+        try:
+            self.run_proc.start()
+        except RigError as exc:
+            print(f"  restart failed: {exc}", flush=True)
 
     def _in_flight(self, deadline: float) -> str | None:
         """Wait for an order the run has sent and not resolved (the moment to crash it); its id, or None."""
@@ -225,26 +237,16 @@ class Drill:
         return None
 
     def _kill_actors(self, deadline: float, exits: list[str]) -> list[str]:
-        import ray
-
         from actors import names
         notes = []
-        ns = self.run_proc.env["LAUNCHRAY__RAY__NAMESPACE"].strip('"')
-        os.environ["RAY_TMPDIR"] = self.run_proc.env["RAY_TMPDIR"]
-        os.environ["RAY_AUTH_MODE"] = "disabled"
-        ray.init(address=self.run_proc.ray_address(), namespace=ns, log_to_driver=False, configure_logging=False)
-        try:
-            step = max(2.0, (deadline - time.time()) / 5)
-            for name in (names.EXECUTOR, names.LEDGER, names.POSITIONS, names.INGEST):
-                order = self._in_flight(min(deadline, time.time() + step))
-                try:
-                    ray.kill(ray.get_actor(name, namespace=ns), no_restart=False)
-                    notes.append(f"killed {name}" + (f" with order {order[:8]} in flight" if order else ""))
-                except ValueError:
-                    notes.append(f"no actor {name} to kill")
-                self._wait(time.time() + 1.0, exits)
-        finally:
-            ray.shutdown()
+        step = max(2.0, (deadline - time.time()) / 5)
+        for name in (names.EXECUTOR, names.LEDGER, names.POSITIONS, names.INGEST):
+            self._wait(time.time() + 0.1, exits)          # a run that stopped is started again first
+            order = self._in_flight(min(deadline, time.time() + step))
+            note = self.run_proc.kill_actor(name)
+            notes.append(note + (f" with order {order[:8]} in flight" if order and note.startswith("killed")
+                                 else ""))
+            self._wait(time.time() + 1.0, exits)
         return notes
 
     def _sigkill_restart(self, deadline: float, exits: list[str]) -> list[str]:
@@ -252,7 +254,7 @@ class Drill:
         self.run_proc.sigkill()
         down_at = time.time()
         time.sleep(5.0)                     # launches keep coming while it is down
-        self.run_proc.start()
+        self._restart()
         return ["SIGKILLed the run" + (f" with order {order[:8]} in flight" if order else "") +
                 f"; down {time.time() - down_at:.0f} s until it was up again on the same ledger"]
 
