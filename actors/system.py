@@ -8,6 +8,7 @@ for the end of the stream.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from actors.placement import current_state_node, options_for
 from actors.simnet_host import SimnetHost
 from actors.supervisor import Supervisor
 from pipelines.config import Config, config_with
+from pipelines.data_dir import with_durable_paths
 
 LAMPORTS = 1_000_000_000
 
@@ -87,7 +89,8 @@ class TradingSystem:
     def __init__(self, cfg: Config, n_shards: int = 0, live_opt_in=None) -> None:
         """live_opt_in: the proof `launchray run` made of the three live opt-ins (pipelines/live_guard), handed
         to the Executor with the chain's endpoints; without it a live Executor sends nothing."""
-        cfg = with_run_id(cfg)
+        # absolute before any actor sees them (a notebook's relative path would be each worker's own); idempotent
+        cfg = with_run_id(with_durable_paths(cfg, os.environ, os.getcwd(), str(Path.home())))
         self.cfg = cfg
         self.live_opt_in = live_opt_in
         self.ns = cfg.ray.namespace

@@ -88,3 +88,15 @@ def check_outside_ray(paths: DurablePaths, ray_dirs: tuple[str, ...]) -> None:
                 f"{what} = {p} is inside Ray's temp/session directory {hit}, which Ray deletes or replaces: the "
                 "ledger and checkpoints would be lost. Set data_dir (LAUNCHRAY__DATA_DIR) to a durable absolute "
                 f"directory, e.g. {DEFAULT_DATA_DIR}")
+
+
+def with_durable_paths(cfg, env: Mapping[str, str], cwd: str, home: str):
+    """The Config with every durable path absolute under its data directory (and data_dir itself absolute);
+    DataDirError when one is inside Ray's directories. The shell passes os.getcwd() and the home directory."""
+    from pipelines.config import config_with
+    paths = durable_paths(cfg.data_dir, cfg.ledger.path, cfg.logging.dir, cfg.telemetry.trace_file,
+                          cfg.recording.dir, cwd=cwd, home=home)
+    check_outside_ray(paths, ray_temp_dirs(env))
+    return config_with(cfg, {"data_dir": paths.data_dir, "ledger": {"path": paths.ledger_path},
+                             "logging": {"dir": paths.logs_dir}, "telemetry": {"trace_file": paths.trace_file},
+                             "recording": {"dir": paths.recording_dir}})

@@ -71,16 +71,10 @@ def live_opt_in(cfg, confirm_live: bool, env):
 
 
 def with_durable_paths(cfg, env):
-    """cfg with every durable path absolute under its data directory (pipelines/data_dir.py), resolved here against
-    the user's working directory and home before anything reaches Ray; refuses paths inside Ray's directories."""
-    from pipelines.config import config_with
-    from pipelines.data_dir import check_outside_ray, durable_paths, ray_temp_dirs
-    paths = durable_paths(cfg.data_dir, cfg.ledger.path, cfg.logging.dir, cfg.telemetry.trace_file,
-                          cfg.recording.dir, cwd=os.getcwd(), home=str(Path.home()))
-    check_outside_ray(paths, ray_temp_dirs(env))
-    return config_with(cfg, {"data_dir": paths.data_dir, "ledger": {"path": paths.ledger_path},
-                             "logging": {"dir": paths.logs_dir}, "telemetry": {"trace_file": paths.trace_file},
-                             "recording": {"dir": paths.recording_dir}})
+    """cfg with its durable paths absolute (pipelines/data_dir.py), resolved against the user's working directory
+    and home here, before anything reaches Ray; refuses paths inside Ray's directories."""
+    from pipelines import data_dir
+    return data_dir.with_durable_paths(cfg, env, os.getcwd(), str(Path.home()))
 
 
 def check_not_in_session(cfg) -> None:

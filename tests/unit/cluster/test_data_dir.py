@@ -63,3 +63,16 @@ def test_a_data_dir_inside_rays_directories_is_refused_with_a_clear_message():
     with pytest.raises(DataDirError, match="ledger.path"):
         check_outside_ray(paths(ledger="/tmp/ray/l.sqlite"), ("/tmp/ray",))
     check_outside_ray(paths(), ("/tmp/ray",))       # the default is fine
+
+
+def test_a_profile_gets_every_durable_path_absolute_and_stays_put_when_resolved_again():
+    from pipelines.config import load_config
+    from pipelines.data_dir import with_durable_paths
+    cfg = with_durable_paths(load_config("paper", env={}), {}, CWD, HOME)
+    assert cfg.data_dir == "/home/ana/.launchray"
+    assert cfg.ledger.path == "/home/ana/.launchray/var/paper/ledger.sqlite"      # conf/paper.toml's relative path
+    assert cfg.logging.dir == "/home/ana/.launchray/var/paper/logs"
+    assert cfg.telemetry.trace_file == "/home/ana/.launchray/var/traces.jsonl"
+    assert with_durable_paths(cfg, {}, "/elsewhere", HOME) == cfg       # TradingSystem resolves again: no change
+    env_cfg = load_config("paper", env={"LAUNCHRAY__DATA_DIR": "/srv/lr"})
+    assert with_durable_paths(env_cfg, {}, CWD, HOME).ledger.path == "/srv/lr/var/paper/ledger.sqlite"
