@@ -101,21 +101,30 @@ def test_a_v3_ledger_is_migrated_with_its_buy_in_flight_holding_the_mint(tmp_pat
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["M1", "M2"]), st.sampled_from(["momentum", "sniper"]),
-                          st.sampled_from(["keep", "failed", "expired"])), min_size=1, max_size=12))
-def test_at_most_one_live_buy_per_strategy_and_mint(tmp_path_factory, steps):
-    """Whatever the order of claims and outcomes, at most one buy of a (strategy, mint) is not failed/expired,
-    and a claim is refused exactly when one is."""
+                          st.sampled_from(["open", "failed", "expired", "closed"])), min_size=1, max_size=12))
+def test_never_two_buys_of_a_mint_by_a_strategy_at_a_time(tmp_path_factory, steps):
+    """Whatever the order of claims and outcomes, a claim is refused exactly when the (strategy, mint) has a buy
+    that is neither failed/expired nor filled into a position since closed, and at most one such buy exists."""
     with LedgerStore(tmp_path_factory.mktemp("p") / "l.sqlite", synchronous="OFF") as store:
         for i, (mint, strategy, outcome) in enumerate(steps):
             holder = store.entry_holder(strategy, mint)
             claimed = store.claim_entry(buy(f"opp-{i}", mint=mint, strategy=strategy, t=float(i)))
             assert (claimed is None) == (holder is not None)
-            if claimed is not None and outcome != "keep":
-                sub = transition(claimed, S.SUBMITTED, i + 0.1, signature=f"{i:087d}", last_valid_block_height=9)
+            if claimed is None or outcome == "open":
+                continue
+            sub = transition(claimed, S.SUBMITTED, i + 0.1, signature=f"{i:087d}", last_valid_block_height=9)
+            if outcome in ("failed", "expired"):
                 end = S.FAILED if outcome == "failed" else S.EXPIRED
                 store.record_batch(orders=[sub, transition(sub, end, i + 0.2)])
+                continue
+            fill = Fill(order_id=claimed.id, mint=mint, side=Side.BUY, lamports=10, tokens=5, fee_lamports=0,
+                        price=2.0, slot=1, ts=i + 0.3, signature=sub.signature)
+            closed = Position(mint=mint, opened_at=i + 0.3, tokens=0, initial_tokens=5, cost_lamports=10,
+                              entry_price=2.0, closed_at=i + 0.5, entry_order_id=claimed.id)
+            store.record_batch(orders=[sub, transition(sub, S.CONFIRMED, i + 0.3)], fills=[fill], positions=[closed])
         for mint in ("M1", "M2"):
             for strategy in ("momentum", "sniper"):
-                live = [o for o in store.orders(mint=mint, side=Side.BUY)
-                        if o.reason == strategy and o.state not in (S.FAILED, S.EXPIRED)]
-                assert len(live) <= 1
+                filled = {f.order_id for f in store.fills()}
+                holding = [o for o in store.orders(mint=mint, side=Side.BUY) if o.reason == strategy
+                           and o.state not in (S.FAILED, S.EXPIRED) and o.id not in filled]
+                assert len(holding) <= 1
