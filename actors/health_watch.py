@@ -4,7 +4,7 @@ Each check gathers typed observations (pipelines/health_levels.py) from what the
 - the chain stream: Ingest.status()["stream"]["state"] ("stale" / "disconnected"; without that section,
   `connected` False) -> StreamStale;
 - RPC: a getSlot probe through the RpcPool every RPC_PROBE_EVERY_S (one at a time) that ended in RpcUnavailable
-  (every endpoint failed for the client's whole retry budget) or got no answer within PROBE_TIMEOUT_S, while
+  (every endpoint failed for the client's whole retry budget) or got no answer within two request timeouts, while
   RpcPool.health() shows no endpoint whose latest call succeeded -> RpcAllFailing;
 - the ledger: a small write (a risk-counters key) kept going one at a time: not answered within
   errors.ledger_slow_ms -> LedgerSlow; the write raised inside the Ledger (SQLite refused it) -> LedgerUnwritable;
@@ -102,6 +102,8 @@ class HealthWatch:
         self.live = cfg.execution.mode == "live"
         self.ledger_probe, self.rpc_probe = _Probe(), _Probe()
         self.rpc_probed = float("-inf")
+        # no answer in two request timeouts: one slow request that a retry gets through is not an outage
+        self.probe_timeout_s = max(PROBE_TIMEOUT_S, 2 * cfg.rpc.timeout_s)
         self.reports: list[hl.Observation] = []          # exceptions reported since the last check
         self.problems: dict[str, int] = {}               # reported by actor and kind, for status
         self.on_critical_done = False
@@ -182,7 +184,7 @@ class HealthWatch:
         now = time.monotonic()
         if now - self.rpc_probed >= RPC_PROBE_EVERY_S:     # traffic to judge by even on a quiet chain
             self.rpc_probed = now
-            self.rpc_probe.start(lambda: self._call(names.RPC_POOL, "get_slot", timeout=PROBE_TIMEOUT_S))
+            self.rpc_probe.start(lambda: self._call(names.RPC_POOL, "get_slot", timeout=self.probe_timeout_s))
         endpoints = (rpc or {}).get("endpoints") if isinstance(rpc, dict) else None
         if not endpoints:
             unknown.add(hl.Cause.RPC_DOWN)
@@ -192,7 +194,7 @@ class HealthWatch:
         # through is not an outage.
         err = self.rpc_probe.error
         down = isinstance(err, (RpcUnavailable, asyncio.TimeoutError)) or self.rpc_probe.waiting_ms() > \
-            PROBE_TIMEOUT_S * 1000
+            self.probe_timeout_s * 1000
         if down and all(int(e.get("consecutive_failures", 0) or 0) > 0 for e in endpoints):
             obs.append(hl.RpcAllFailing(len(endpoints), "RpcUnavailable" if isinstance(err, RpcUnavailable)
                                         else "no answer"))

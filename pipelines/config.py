@@ -221,7 +221,7 @@ class RiskConfig(_Section):
     # outflow_confirm_s later with no order open, is CRITICAL (pipelines/risk/wallet_balance.py).
     balance_reserve_sol: float = Field(0.05, ge=0)
     outflow_tolerance_sol: float = Field(0.01, ge=0)
-    outflow_confirm_s: float = Field(5.0, ge=0)
+    outflow_confirm_s: float = Field(60.0, ge=0)   # long enough for a late-landing trade to be found and booked
     balance_check_s: float = Field(5.0, gt=0)      # the balance is also read after each fill
 
 
