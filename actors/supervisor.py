@@ -28,6 +28,7 @@ from pipelines.config import Config
 log = logging.getLogger("launchray.supervisor")
 COUNTS_KEY = "supervisor_restarts"
 FLUSH_TIMEOUT_S = 5.0
+DRAIN_RECONCILE_S = 3.0  # of a bounded shutdown: the Executor's reconciliation after it stops waiting for orders
 RESERVE_S = 4.0          # of a bounded shutdown: kept for the span flush, the ledger checkpoint and the summary
 
 
@@ -330,8 +331,11 @@ class Supervisor:
         exe = self.handles.get(names.EXECUTOR)
         if exe is not None:         # orders in flight land (or not) and are booked before the ledger is flushed
             try:
+                # budgeted: the Executor stops waiting for its orders in time to reconcile them itself
+                call = exe.drain.remote() if budget_s is None else exe.drain.remote(
+                    timeout_s=left(self.cfg.execution.confirm_timeout_s, RESERVE_S + DRAIN_RECONCILE_S))
                 report["executor"] = await asyncio.wait_for(
-                    exe.drain.remote(), timeout=left(self.cfg.execution.confirm_timeout_s + 15, RESERVE_S))
+                    call, timeout=left(self.cfg.execution.confirm_timeout_s + 15, RESERVE_S))
             except Exception as exc:   # an executor that cannot answer: its open orders reconcile at next start
                 log.warning("executor drain: %s", type(exc).__name__)
         if pos is not None:         # reported after the drain: an exit that landed during it is closed, not open
