@@ -113,7 +113,8 @@ class Supervisor:
             # not restartable: a replay restarted mid-stream would feed it again from the start
             opts = {"lifetime": "detached", "max_restarts": 0, **options_for(names.REPLAY)}
             self.handles[names.REPLAY] = ReplayFeed.options(
-                name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0, **opts).remote(cfg, n_shards)
+                name=names.REPLAY, namespace=self.namespace, get_if_exists=True, num_cpus=0, **opts
+            ).remote(cfg, n_shards)
         self._spawn(names.LEDGER, LedgerActor, cfg.ledger.path,
                     0 if cfg.chain.source == "replay" else cfg.ray.realtime_priority)
         if not replay:

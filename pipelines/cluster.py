@@ -12,6 +12,7 @@ the ledger) must fit inside that, so the run is given a budget a margin short of
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -86,5 +87,6 @@ def grace_warning(env: Mapping[str, str]) -> str:
     grace = stop_grace_s(env)
     if grace is None or grace - STOP_MARGIN_S >= MIN_ORDERLY_S:
         return ""
+    fix = json.dumps({"env_vars": {STOP_WAIT_ENV: str(RECOMMENDED_STOP_WAIT_S)}})
     return (f"`ray job stop` will kill this run {grace:g} s after SIGTERM, too soon for an orderly shutdown: "
-            f"submit with --runtime-env-json '{{\"env_vars\": {{\"{STOP_WAIT_ENV}\": \"{RECOMMENDED_STOP_WAIT_S}\"}}}}'")
+            f"submit with --runtime-env-json '{fix}'")
