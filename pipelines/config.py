@@ -83,7 +83,9 @@ class RpcConfig(_Section):
 
 
 class RayConfig(_Section):
-    address: str = ""  # "" = start a local Ray; "auto" = attach to a running cluster
+    # "" = the cluster we are in (a Ray job's, or RAY_ADDRESS), else start a local Ray; "auto" or host:port = join
+    # that cluster; "local" = always a private local Ray (pipelines/cluster.py). Only a Ray we start is shut down.
+    address: str = ""
     # The Ray namespace every actor of a run lives in and every attaching tool looks in; "" = launchray-<profile>
     # (namespace_for), so each profile runs apart: a paper run never attaches to a live system's actors.
     namespace: str = Field("", max_length=100, pattern=r"^[A-Za-z0-9_.-]*$")
