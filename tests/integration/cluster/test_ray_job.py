@@ -56,6 +56,13 @@ def test_ray_job_submit_joins_the_cluster_and_ray_job_stop_shuts_down_in_order(t
                    "--runtime-env-json", json.dumps(runtime_env), "--",
                    "launchray", "run", "--profile", "sim", "--shards", "1", "--quiet")
         assert sub.returncode == 0, sub.stdout + sub.stderr
+        # the same run with its data directory inside this cluster's --temp-dir (not /tmp/ray: only the joined
+        # Ray knows it) is refused once it has joined, before it starts anything
+        in_temp = {"env_vars": {**runtime_env["env_vars"], "LAUNCHRAY__DATA_DIR": f"{temp}/launchray",
+                                "LAUNCHRAY__RAY__NAMESPACE": "lr-job-refused"}}
+        bad = _ray(temp, "job", "submit", "--address", url, "--no-wait", "--submission-id", "lr-job-in-temp",
+                   "--runtime-env-json", json.dumps(in_temp), "--", "launchray", "run", "--profile", "sim")
+        assert bad.returncode == 0, bad.stdout + bad.stderr
         try:
             ledger_path, _ = _wait_for_orders(data_dir, within_s=90)
         except AssertionError:
@@ -65,6 +72,8 @@ def test_ray_job_submit_joins_the_cluster_and_ray_job_stop_shuts_down_in_order(t
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         logs = _ray(temp, "job", "logs", "--address", url, "lr-job").stdout
         status = _ray(temp, "job", "status", "--address", url, "lr-job").stdout
+        refused = _ray(temp, "job", "logs", "--address", url, "lr-job-in-temp").stdout
+        refused_status = _ray(temp, "job", "status", "--address", url, "lr-job-in-temp").stdout
 
         # Ray's JobSupervisor says whether SIGTERM was enough or it had to SIGKILL after the grace period
         supervisor_log = "".join(f.read_text(errors="replace")
@@ -75,6 +84,9 @@ def test_ray_job_submit_joins_the_cluster_and_ray_job_stop_shuts_down_in_order(t
         actors = {a.get("name") for a in json.loads(listed.stdout)}
 
     assert "was stopped" in status, status
+    assert "failed" in refused_status.lower(), refused_status
+    assert f"data_dir = {temp}/launchray is inside Ray's temp/session directory {temp}" in refused, refused[-2000:]
+    assert "launchray: joining the Ray job's cluster" in refused and "actors up" not in refused
     # joined the job's cluster (RAY_ADDRESS set by the job supervisor), not a private local Ray
     # (the address the job supervisor hands down names the node's IP, whatever the head was started with)
     assert re.search(rf"launchray: joining the Ray job's cluster at [\d.]+:{gcs.rsplit(':', 1)[1]}\n", logs), logs
