@@ -96,7 +96,8 @@ class Drill:
 
     def _env(self, key_file: Path) -> dict[str, str]:
         sn = self.simnet
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHRAY")}
+        # nothing of the user's launchray or Ray settings: the run starts its own Ray, keeps all in the work dir
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHRAY", "RAY_"))}
         overrides = {
             "EXECUTION__MODE": "live", "EXECUTION__WALLET_KEY_FILE": str(key_file),
             "EXECUTION__JUPITER_URL": sn.http_url + "/jupiter", "EXECUTION__JITO_URL": sn.http_url + "/jito",
@@ -104,7 +105,8 @@ class Drill:
             "LEDGER__PATH": str(self.disk.path / "ledger.sqlite"), "LOGGING__DIR": str(self.workdir / "logs"),
             "TELEMETRY__TRACE_FILE": str(self.workdir / "traces.jsonl"),
             "RAY__NAMESPACE": f"drill-{uuid.uuid4().hex[:12]}", "RAY__INCLUDE_DASHBOARD": False,
-            "RAY__ADDRESS": "", "API__PORT": 0, "EXITS__MAX_HOLD_S": self.max_hold_s,
+            "RAY__ADDRESS": "local", "API__PORT": 0, "EXITS__MAX_HOLD_S": self.max_hold_s,
+            "DATA_DIR": str(self.workdir / "data"),
         }
         if not self.args.keep_risk_limits:
             # simnet's coins rug often: five losses in a row would pause entries for the rest of the drill and
