@@ -53,9 +53,12 @@ def durable_paths(setting: str, ledger_path: str, logs_dir: str, trace_file: str
     absolute ones as configured."""
     base = resolve_data_dir(setting, cwd, home)
 
-    def under(p: str) -> str:
-        return _absolute(_expand(p, home), base) if p else ""
-    return DurablePaths(base, under(ledger_path), under(logs_dir), under(trace_file), under(recording_dir))
+    def under(p: str, root: str = base) -> str:
+        return _absolute(_expand(p, home), root) if p else ""
+    ledger = under(ledger_path)
+    # a relative trace file lives beside the ledger (actors/observe.trace_path), as every reader of it expects
+    trace = under(trace_file, str(PurePosixPath(ledger).parent)) if ledger else under(trace_file)
+    return DurablePaths(base, ledger, under(logs_dir), trace, under(recording_dir))
 
 
 def ray_temp_dirs(env: Mapping[str, str]) -> tuple[str, ...]:

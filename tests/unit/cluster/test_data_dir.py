@@ -17,7 +17,7 @@ def test_default_is_launchray_in_the_home_directory_and_relative_paths_go_under_
     assert p.data_dir == "/home/ana/.launchray"
     assert p.ledger_path == "/home/ana/.launchray/var/paper/ledger.sqlite"
     assert p.logs_dir == "/home/ana/.launchray/var/paper/logs"
-    assert p.trace_file == "/home/ana/.launchray/var/traces.jsonl"
+    assert p.trace_file == "/home/ana/.launchray/var/paper/var/traces.jsonl"   # relative: beside the ledger
     assert p.recording_dir == ""                    # not recording stays not recording
 
 
@@ -72,7 +72,18 @@ def test_a_profile_gets_every_durable_path_absolute_and_stays_put_when_resolved_
     assert cfg.data_dir == "/home/ana/.launchray"
     assert cfg.ledger.path == "/home/ana/.launchray/var/paper/ledger.sqlite"      # conf/paper.toml's relative path
     assert cfg.logging.dir == "/home/ana/.launchray/var/paper/logs"
-    assert cfg.telemetry.trace_file == "/home/ana/.launchray/var/traces.jsonl"
+    assert cfg.telemetry.trace_file == "/home/ana/.launchray/var/paper/var/traces.jsonl"
     assert with_durable_paths(cfg, {}, "/elsewhere", HOME) == cfg       # TradingSystem resolves again: no change
     env_cfg = load_config("paper", env={"LAUNCHRAY__DATA_DIR": "/srv/lr"})
     assert with_durable_paths(env_cfg, {}, CWD, HOME).ledger.path == "/srv/lr/var/paper/ledger.sqlite"
+
+
+def test_a_relative_trace_file_lands_where_its_readers_look_for_it():
+    """actors/observe.trace_path (the span exporter, tests, notebooks) reads a relative trace file beside the
+    ledger: resolving the durable paths must not move it elsewhere."""
+    from actors.observe import trace_path
+    from pipelines.config import config_with, load_config
+    from pipelines.data_dir import with_durable_paths
+    cfg = config_with(load_config("sim", env={}), {"ledger": {"path": "/srv/runs/a/ledger.sqlite"}})
+    assert with_durable_paths(cfg, {}, CWD, HOME).telemetry.trace_file == trace_path(cfg) \
+        == "/srv/runs/a/var/traces.jsonl"
