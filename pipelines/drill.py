@@ -116,6 +116,7 @@ class PhaseRow:
     run_exits: tuple[str, ...]
     fired: Mapping[str, int]
     notes: tuple[str, ...]
+    faulted: bool = False       # the phase switched simnet faults on (so something should have fired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +262,8 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
         count("missed", _phase_of_slot(phases, s))
     rows = tuple(PhaseRow(p.name, round(p.ended_at - p.started_at, 1), (p.start_slot, p.end_slot),
                           per["orders"][i], per["fills"][i], per["lost"][i], per["dups"][i], per["stuck"][i], per["launches"][i],
-                          per["missed"][i], tuple(p.run_exits), dict(p.fired), tuple(p.notes))
+                          per["missed"][i], tuple(p.run_exits), dict(p.fired), tuple(p.notes),
+                          faulted=any(k != "seed" for k in p.faults))
                  for i, p in enumerate(phases))
     return Verdict(rows=rows, lost_fills=tuple(t.signature for t in lost),
                    duplicate_buys=tuple(f"{f.strategy} {f.mint}" for f in dups),
@@ -294,6 +296,10 @@ def format_table(v: Verdict) -> str:
     for r in v.rows:
         for note in (*r.run_exits, *r.notes):
             out.append(f"  {r.name}: {note}")
+    unfired = [r.name for r in v.rows if r.faulted and not any(r.fired.values())]
+    if unfired:
+        out.append(f"  faults never fired in: {', '.join(unfired)} (the run never made the calls they act on: "
+                   "those phases tested nothing)")
     idle = [r.name for r in v.rows if not r.orders and r.name != "recovery"]
     if idle:
         out.append(f"  no order in: {', '.join(idle)} (those faults met no trade: a risk pause, no signal? see the "

@@ -42,6 +42,13 @@ def test_a_clean_drill_passes_and_counts_launches_inside_the_phases_only():
     assert [r.orders for r in v.rows] == [3, 0, 0]                # all three created at ts 1010
     table = format_table(v)
     assert table.endswith("VERDICT: PASS") and "no order in: 429 storm, sigkill + restart" in table
+    assert "never fired" not in table
+    storm = replace(PHASES[1], faults={"http_429_rate": 0.5, "seed": 7})
+    quiet = format_table(verdict((PHASES[0], storm, PHASES[2]), ledger, chain, RULES, NOW))
+    assert "faults never fired in: 429 storm" in quiet
+    loud = format_table(verdict((PHASES[0], replace(storm, fired={"http_429": 3}), PHASES[2]), ledger, chain,
+                                RULES, NOW))
+    assert "never fired" not in loud
 
 
 def test_a_confirmed_wallet_transaction_without_a_fill_is_a_lost_fill():
