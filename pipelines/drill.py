@@ -13,6 +13,10 @@ What fails the drill (each must be zero):
   launches_missed     launches the chain made during the drill that the ledger's launches table lacks
   stolen_lamports     lamports the Jupiter-tamper stranger received (the trader signed a tampered swap)
   unexpected_exits    `launchray run` exiting by itself in a phase that injected nothing critical
+  untested_phases     a phase that must exercise its fault and did not: the tampered-Jupiter phase passes only
+                      when its fault fired (the run fetched a Jupiter swap and met the tamper), the drill made a
+                      held coin migrate in it, and that coin was then sold (after the fault was cleared) or is
+                      still held within its exit rules
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ class Phase:
     critical: bool = False          # the phase injects a condition after which the run may rightly stop itself
     run_exits: tuple[str, ...] = ()  # how the run ended by itself during the phase ("exit 3: reason")
     notes: tuple[str, ...] = ()
+    must_fire: str = ""             # simnet's counter that must move, else the phase tested nothing
+    targets: tuple[str, ...] = ()   # held coins the drill made migrate in the phase (their sells go to Jupiter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,7 @@ class PhaseRow:
     fired: Mapping[str, int]
     notes: tuple[str, ...]
     faulted: bool = False       # the phase switched simnet faults on (so something should have fired)
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,8 @@ class Verdict:
     launches_total: int
     unbooked_failed_txs: tuple[str, ...] = ()   # landed-and-failed wallet txs whose fee the ledger lacks
     failed_fees_chain: int = 0                  # what those fees cost on chain (all failed wallet txs)
+    untested_phases: tuple[str, ...] = ()       # "phase: why it did not exercise its fault"
+    target_outcomes: tuple[str, ...] = ()       # "phase: mint sold / still held" for the coins made to migrate
 
     @property
     def stuck_exits(self) -> int:
@@ -149,7 +158,7 @@ class Verdict:
         return {"lost_fills": len(self.lost_fills), "duplicate_buys": len(self.duplicate_buys),
                 "stuck_exits": self.stuck_exits, "balance_diff_lamports": self.balance_diff_lamports,
                 "launches_missed": len(self.launches_missed), "stolen_lamports": self.stolen_lamports,
-                "unexpected_exits": len(self.unexpected_exits)}
+                "unexpected_exits": len(self.unexpected_exits), "untested_phases": len(self.untested_phases)}
 
     @property
     def passed(self) -> bool:
@@ -164,8 +173,10 @@ class Verdict:
                             "launches_missed": list(self.launches_missed), "launches_total": self.launches_total,
                             "unexpected_exits": list(self.unexpected_exits),
                             "unbooked_failed_txs": list(self.unbooked_failed_txs),
-                            "failed_fees_chain_lamports": self.failed_fees_chain},
-                "phases": [{**asdict(r), "slots": list(r.slots), "fired": dict(r.fired),
+                            "failed_fees_chain_lamports": self.failed_fees_chain,
+                            "untested_phases": list(self.untested_phases),
+                            "target_outcomes": list(self.target_outcomes)},
+                "phases": [{**asdict(r), "slots": list(r.slots), "fired": dict(r.fired), "targets": list(r.targets),
                             "run_exits": list(r.run_exits), "notes": list(r.notes)} for r in self.rows]}
 
 
@@ -224,6 +235,35 @@ def balance_diff(ledger: LedgerFacts, chain: ChainFacts) -> tuple[int, dict[str,
     return chain.wallet_lamports - sol, diff
 
 
+def exercised(phase: Phase, ledger: LedgerFacts, stuck: Iterable[LedgerPosition]) -> tuple[list[str], list[str]]:
+    """(why `phase` did not exercise its fault, what became of its target coins). A phase with `must_fire`
+    needs that counter to have moved and at least one target; each target must have a sell fill from the phase
+    on (its exit went through once the fault was cleared) or be still open within its exit rules (not stuck)."""
+    if not phase.must_fire:
+        return [], []
+    problems, outcomes = [], []
+    if not phase.fired.get(phase.must_fire, 0):
+        problems.append(f"{phase.must_fire} never fired")
+    if not phase.targets:
+        problems.append("no held coin was made to migrate (no open position, or none still on its curve)")
+    stuck_mints = {p.mint for p in stuck}
+    for mint in phase.targets:
+        sells = [f for f in ledger.fills if f.mint == mint and f.side == "sell" and f.slot >= phase.start_slot]
+        held = any(p.mint == mint and p.is_open for p in ledger.positions)
+        if sells:
+            last = max(sells, key=lambda f: f.slot)
+            outcomes.append(f"{mint} sold ({len(sells)} sell fill(s), last in slot {last.slot}"
+                            f"{', after the fault was cleared' if last.slot > phase.end_slot else ''})"
+                            + ("; a remainder is still held" if held else ""))
+        elif held and mint not in stuck_mints:
+            outcomes.append(f"{mint} not sold yet, still held within its exit rules")
+        elif held:
+            problems.append(f"{mint} is stuck: still held past max hold + grace")
+        else:
+            problems.append(f"{mint}'s position closed without a sell fill")
+    return problems, outcomes
+
+
 def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rules: Rules, now: float) -> Verdict:
     phases = tuple(phases)
     lost = lost_fills(ledger, chain)
@@ -260,10 +300,15 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
         count("launches", _phase_of_slot(phases, s))
     for _, s in missed:
         count("missed", _phase_of_slot(phases, s))
+    untested, outcomes = [], []
+    for p in phases:
+        problems, fates = exercised(p, ledger, stuck)
+        untested += [f"{p.name}: {x}" for x in problems]
+        outcomes += [f"{p.name}: {x}" for x in fates]
     rows = tuple(PhaseRow(p.name, round(p.ended_at - p.started_at, 1), (p.start_slot, p.end_slot),
                           per["orders"][i], per["fills"][i], per["lost"][i], per["dups"][i], per["stuck"][i], per["launches"][i],
                           per["missed"][i], tuple(p.run_exits), dict(p.fired), tuple(p.notes),
-                          faulted=any(k != "seed" for k in p.faults))
+                          faulted=any(k != "seed" for k in p.faults), targets=tuple(p.targets))
                  for i, p in enumerate(phases))
     return Verdict(rows=rows, lost_fills=tuple(t.signature for t in lost),
                    duplicate_buys=tuple(f"{f.strategy} {f.mint}" for f in dups),
@@ -272,7 +317,8 @@ def verdict(phases: Iterable[Phase], ledger: LedgerFacts, chain: ChainFacts, rul
                    launches_missed=tuple(m for m, _ in missed), stolen_lamports=chain.stolen_lamports,
                    unexpected_exits=tuple(unexpected), launches_total=len(during),
                    unbooked_failed_txs=tuple(t.signature for t in failed if t.signature not in booked),
-                   failed_fees_chain=-sum(t.lamports_delta for t in failed))
+                   failed_fees_chain=-sum(t.lamports_delta for t in failed),
+                   untested_phases=tuple(untested), target_outcomes=tuple(outcomes))
 
 
 def format_table(v: Verdict) -> str:
@@ -292,10 +338,14 @@ def format_table(v: Verdict) -> str:
                f" balance diff {v.sol_diff_lamports} lamports SOL + {sum(abs(x) for x in v.token_diff.values())}"
                f" token units over {len(v.token_diff)} mints, launches missed {t['launches_missed']}/"
                f"{v.launches_total}, stolen {t['stolen_lamports']} lamports, unexpected run exits "
-               f"{t['unexpected_exits']}")
+               f"{t['unexpected_exits']}, untested phases {t['untested_phases']}")
     for r in v.rows:
         for note in (*r.run_exits, *r.notes):
             out.append(f"  {r.name}: {note}")
+    for line in v.target_outcomes:
+        out.append(f"  {line}")
+    for line in v.untested_phases:
+        out.append(f"  UNTESTED {line}")
     unfired = [r.name for r in v.rows if r.faulted and not any(r.fired.values())]
     if unfired:
         out.append(f"  faults never fired in: {', '.join(unfired)} (the run never made the calls they act on: "
@@ -324,8 +374,9 @@ class PhaseSpec:
     name: str
     seconds: float
     faults: Mapping[str, object] = field(default_factory=dict)   # POST /admin/faults body for the phase
-    action: str = ""            # "" | "fill_disk" | "kill_actors" | "sigkill_restart"
+    action: str = ""            # "" | "fill_disk" | "kill_actors" | "sigkill_restart" | "migrate_held"
     critical: bool = False      # the run may rightly stop itself (a critical error) during this phase
+    must_fire: str = ""         # simnet's counter that must move in the phase (else the verdict fails)
 
 
 def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeout_s: float,
@@ -347,7 +398,9 @@ def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeou
         ("dropped transactions", {"drop_transactions": 0.5}, ""),
         ("ws drops + malformed notifications", {"ws_disconnect_now": True, "ws_disconnect_rate": 0.02,
                                                 "malformed_notifications": 0.2}, ""),
-        ("tampered jupiter tx", {"jupiter_tamper": 1.0}, ""),
+        # the run sells through Jupiter only a coin whose curve is complete: the drill completes a held coin's
+        # curve (the market migrates it) so the exit meets the tampered swap
+        ("tampered jupiter tx", {"jupiter_tamper": 1.0}, "migrate_held"),
         ("ledger disk full", {}, "fill_disk"),
         ("actors killed mid-trade", {}, "kill_actors"),
         ("sigkill + restart", {}, "sigkill_restart"),
@@ -360,6 +413,8 @@ def plan(minutes: float, *, slot_ms: float, confirm_timeout_s: float, rpc_timeou
     # long enough that a position opened in the last fault phase is past max hold + grace when it is judged
     recovery = max(base, min(max_hold_s, 60.0) + exit_grace_s(confirm_timeout_s) - base)
     specs = [PhaseSpec(name, base, {**faults, "seed": seed} if faults else {}, action,
-                       critical=action == "fill_disk") for name, faults, action in faulted]
+                       critical=action == "fill_disk",
+                       must_fire="tampered_swaps" if action == "migrate_held" else "")
+             for name, faults, action in faulted]
     specs.append(PhaseSpec("recovery", recovery))
     return tuple(specs)

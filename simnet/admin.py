@@ -1,4 +1,5 @@
-"""Admin endpoints for tests and operators: faults, the market's ground truth, airdrops, manual slots, status."""
+"""Admin endpoints for tests and operators: faults, the market's ground truth, airdrops, manual slots, status,
+and completing a coin's curve (the market then migrates it)."""
 from __future__ import annotations
 
 import dataclasses
@@ -89,6 +90,25 @@ def add_admin_routes(app: web.Application, sn: "Simnet") -> None:
             sn.bank.advance_slot()
         return _json({"slot": sn.bank.slot, "blockHeight": sn.bank.block_height})
 
+    async def complete_curve(request: web.Request) -> web.Response:
+        # the drill's way to make a held coin migrate: the market's own whale buy + migration bot, not a shortcut
+        body = await _body(request)
+        if body is None:
+            return _bad("body must be a JSON object")
+        mint = body.get("mint")
+        try:
+            from solders.pubkey import Pubkey
+            Pubkey.from_string(mint)
+        except (ValueError, TypeError):
+            return _bad("mint must be a base58 public key")
+        if sn.market is None or not hasattr(sn.market, "complete_curve"):
+            return _json({"error": "simnet runs no market"}, status=409)
+        try:
+            slot = sn.market.complete_curve(mint)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, status=409)
+        return _json({"mint": mint, "slot": slot})
+
     async def status(request: web.Request) -> web.Response:
         return _json({"slot": sn.bank.slot, "blockHeight": sn.bank.block_height,
                       "wsConnections": len(sn.pubsub.connections),
@@ -111,6 +131,7 @@ def add_admin_routes(app: web.Application, sn: "Simnet") -> None:
     app.router.add_post("/admin/airdrop", airdrop)
     app.router.add_post("/admin/advance_slot", advance_slot)
     app.router.add_get("/admin/status", status)
+    app.router.add_post("/admin/complete_curve", complete_curve)
 
 
 def wallet_truth(bank, address: str) -> dict:

@@ -23,6 +23,7 @@ HELP = "live mode against simnet under injected faults, crashes and a full disk:
 
 FUNDED_SOL = 20
 SETTLE_S = 5.0          # after the last phase: let the last notifications and confirmations arrive
+MUST_FIRE_EXTRA_S = 45.0    # how long a phase whose fault must fire may run past its time waiting for it
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -183,6 +184,7 @@ class Drill:
         started, start_slot = time.time(), self.simnet.slot()
         notes: list[str] = []
         exits: list[str] = []
+        targets: list[str] = []
         self.simnet.faults(dict(spec.faults))
         deadline = started + spec.seconds
         if spec.action == "fill_disk":
@@ -191,7 +193,11 @@ class Drill:
             notes += self._kill_actors(deadline, exits)
         elif spec.action == "sigkill_restart":
             notes += self._sigkill_restart(deadline, exits)
+        elif spec.action == "migrate_held":
+            notes += self._migrate_held(deadline, exits, targets)
         self._wait(deadline, exits)
+        if spec.must_fire and targets:
+            notes += self._wait_fired(spec.must_fire, before, time.time() + MUST_FIRE_EXTRA_S, exits)
         if spec.action == "fill_disk":
             self.disk.free()
             notes.append("freed the ledger's disk")
@@ -200,7 +206,7 @@ class Drill:
         after = self.simnet.admin("GET", "/faults")["fired"]
         fired = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
         return Phase(spec.name, started, time.time(), start_slot, self.simnet.slot(), dict(spec.faults), fired,
-                     spec.critical, tuple(exits), tuple(notes))
+                     spec.critical, tuple(exits), tuple(notes), must_fire=spec.must_fire, targets=tuple(targets))
 
     def _wait(self, deadline: float, exits: list[str]) -> None:
         """Until deadline; a run that stops by itself is recorded and started again (as systemd would)."""
@@ -237,6 +243,51 @@ class Drill:
                 pass
             time.sleep(0.05)
         return None
+
+    def _open_mints(self) -> list[str]:
+        """Mints of the run's open positions, newest first (read-only: the run owns the ledger)."""
+        import sqlite3
+        try:
+            db = sqlite3.connect(f"file:{self.disk.path / 'ledger.sqlite'}?mode=ro", uri=True, timeout=1)
+            try:
+                rows = db.execute("SELECT mint FROM positions WHERE is_open = 1 ORDER BY opened_at DESC").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return []
+        return [r[0] for r in rows]
+
+    def _migrate_held(self, deadline: float, exits: list[str], targets: list[str]) -> list[str]:
+        """Complete the curve of one coin the run holds (simnet's market buys the rest and migrates it), so
+        the run's exit on migration sells it through Jupiter while the phase's fault is on. Waits for a held
+        coin still on its curve until the phase's deadline; the coin goes to `targets`."""
+        from actors.drill_rig import RigError
+        refused: dict[str, str] = {}
+        while time.time() < deadline:
+            for mint in self._open_mints():
+                if mint in refused:
+                    continue
+                try:
+                    done = self.simnet.admin("POST", "/complete_curve", {"mint": mint})
+                except RigError as exc:        # dead and buried, or already complete: try another held coin
+                    refused[mint] = str(exc)[-120:]
+                    continue
+                targets.append(mint)
+                return [f"completed the curve of held coin {mint[:8]} (simnet migrates it from slot "
+                        f"{done['slot']}): its exit goes to Jupiter"]
+            self._wait(time.time() + 0.5, exits)
+        return [f"no held coin could be made to migrate ({len(refused)} refused"
+                + (f", e.g. {next(iter(refused.values()))}" if refused else "") + ")"]
+
+    def _wait_fired(self, counter: str, before: dict, until: float, exits: list[str]) -> list[str]:
+        """Keep the fault on past the phase's time until `counter` moves (the run met the fault), or `until`."""
+        waited = time.time()
+        while time.time() < until:
+            if self.simnet.admin("GET", "/faults")["fired"].get(counter, 0) > before.get(counter, 0):
+                break
+            self._wait(time.time() + 0.5, exits)
+        extra = time.time() - waited
+        return [f"kept the fault on {extra:.0f} s longer until {counter} fired"] if extra >= 1.0 else []
 
     def _kill_actors(self, deadline: float, exits: list[str]) -> list[str]:
         from actors import names

@@ -20,7 +20,7 @@ import time
 from pipelines.config import MarketConfig, SimnetConfig
 
 from . import agents as A
-from .book import AMM, COMPLETE, Action, Book
+from .book import AMM, COMPLETE, CURVE, Action, Book
 from .calibration import Parameters, load as load_calibration
 from .execution import ChainView
 from .launches import launch
@@ -139,6 +139,23 @@ class Market:
             del book.coins[mint]
             book.hot.pop(mint, None)
         book.emptied = {}
+
+    # --- operator actions ---------------------------------------------------------------------------------------
+    def complete_curve(self, mint: str) -> int:
+        """Send a whale to buy the rest of `mint`'s curve in the next slot (an exact-token buy of all its real
+        token reserves), as a runner's last buyer would: the curve completes and the migration bot migrates it
+        to PumpSwap 1-3 slots later, through the market's own code path. The slot it is scheduled for; raises
+        ValueError when the coin is not a live market coin still on its curve."""
+        coin = self.book.coins.get(mint)
+        if coin is None:
+            raise ValueError(f"{mint} is not a live market coin (unknown, or dead and buried)")
+        if coin.phase != CURVE:
+            raise ValueError(f"{mint}'s curve is already {coin.phase}")
+        view = self.book.view.curve(mint)
+        if view is None or view.complete:
+            raise ValueError(f"{mint} has no open bonding curve on chain")
+        self.book.schedule(coin, 1, Action("buy", mint, A.WHALE, supply_share=1.0))
+        return self.book.slot + 1
 
     # --- reporting ---------------------------------------------------------------------------------------------
     def ground_truth(self) -> dict[str, list[dict]]:

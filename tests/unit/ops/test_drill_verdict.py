@@ -131,7 +131,10 @@ def test_the_plan_runs_every_fault_alone_then_together_and_scales_with_minutes()
     # late landing: past the 30 s confirm timeout (75 slots of 400 ms) but inside the blockhash's 150 blocks
     assert by["late landing"].faults["land_delay_slots"] == 85
     assert by["timeouts"].faults["timeout_s"] == 10.0 and by["timeouts"].faults["seed"] == 3
-    assert [s.action for s in specs if s.action] == ["fill_disk", "kill_actors", "sigkill_restart"]
+    assert [s.action for s in specs if s.action] == ["migrate_held", "fill_disk", "kill_actors", "sigkill_restart"]
+    # the tamper phase makes a held coin migrate (so its exit goes to Jupiter) and must see the tamper fire
+    assert [(s.name, s.must_fire) for s in specs if s.must_fire] == [("tampered jupiter tx", "tampered_swaps")]
+    assert by["tampered jupiter tx"].action == "migrate_held"
     assert [s.name for s in specs if s.critical] == ["ledger disk full"]
     assert all(s.seconds == 300 / 13 for s in specs[:-1])
     # recovery: a position opened mid-way through "all together" is past max hold + grace (20 + 90 s) at the end
@@ -139,3 +142,69 @@ def test_the_plan_runs_every_fault_alone_then_together_and_scales_with_minutes()
     short = plan(0.1, slot_ms=40, confirm_timeout_s=30, rpc_timeout_s=5, max_hold_s=20)
     assert short[0].seconds == 8.0                                          # never shorter than 8 s
     assert short[4].faults["land_delay_slots"] == 140                       # capped below the blockhash's life
+
+
+# the tamper phase: slots 175..249 (PHASES[1]); MintB was bought in slot 300 in _clean, so here it is bought
+# before the phase and is the coin the drill made migrate in it
+TAMPER = Phase("tampered jupiter tx", 1030.0, 1060.0, 175, 249, faults={"jupiter_tamper": 1.0, "seed": 7},
+               fired={"tampered_swaps": 2}, must_fire="tampered_swaps", targets=("MintT",))
+
+
+def _tampered(sell_slot: int | None, *, is_open: bool, opened_at: float = 1020.0):
+    """_clean plus MintT: bought in slot 150 (baseline), sold in `sell_slot` (None: never sold)."""
+    ledger, chain = _clean()
+    fills = ledger.fills + (LedgerFill("sigT1", "oT1", "MintT", "buy", 30_000_000, 1_000_000, 150, "sniper"),)
+    txs = chain.transactions + (WalletTx("sigT1", 150, True, True, -30_000_000),)
+    lamports, tokens = chain.wallet_lamports - 30_000_000, {**chain.wallet_tokens, "MintT": 1_000_000}
+    if sell_slot is not None:
+        fills += (LedgerFill("sigT2", "oT2", "MintT", "sell", 25_000_000, 1_000_000, sell_slot, ""),)
+        txs += (WalletTx("sigT2", sell_slot, True, True, 25_000_000),)
+        lamports += 25_000_000
+        tokens.pop("MintT")
+    ledger = replace(ledger, fills=fills, positions=ledger.positions + (LedgerPosition("MintT", opened_at, is_open,
+                                                                                       "sniper"),))
+    return ledger, replace(chain, wallet_lamports=lamports, wallet_tokens=tokens, transactions=txs)
+
+
+def test_a_tamper_phase_that_fired_and_whose_coin_was_sold_after_the_fault_passes():
+    ledger, chain = _tampered(sell_slot=260, is_open=False)       # sold in "sigkill + restart", after the fault
+    v = verdict((PHASES[0], TAMPER, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.passed and v.untested_phases == () and v.totals["untested_phases"] == 0
+    assert v.target_outcomes == ("tampered jupiter tx: MintT sold (1 sell fill(s), last in slot 260, after the "
+                                 "fault was cleared)",)
+    assert "UNTESTED" not in format_table(v) and v.to_dict()["phases"][1]["targets"] == ["MintT"]
+
+
+def test_a_tamper_phase_whose_coin_is_still_held_within_its_exit_rules_passes():
+    ledger, chain = _tampered(sell_slot=None, is_open=True, opened_at=1090.0)     # 10 s old at NOW: not stuck
+    v = verdict((PHASES[0], TAMPER, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.passed and v.target_outcomes == ("tampered jupiter tx: MintT not sold yet, still held within its "
+                                              "exit rules",)
+
+
+def test_a_tamper_phase_that_never_fired_or_had_no_coin_to_migrate_fails():
+    ledger, chain = _tampered(sell_slot=260, is_open=False)
+    quiet = replace(TAMPER, fired={})
+    v = verdict((PHASES[0], quiet, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.untested_phases == ("tampered jupiter tx: tampered_swaps never fired",) and not v.passed
+    assert v.totals["untested_phases"] == 1 and "UNTESTED tampered jupiter tx" in format_table(v)
+    # the fault fired (some swap met it) but the drill made no held coin migrate: nothing says what became of it
+    v = verdict((PHASES[0], replace(TAMPER, targets=()), PHASES[2]), ledger, chain, RULES, NOW)
+    assert [u.split(": ", 1)[1][:30] for u in v.untested_phases] == ["no held coin was made to migra"]
+    assert not v.passed
+
+
+def test_a_tamper_phase_whose_coin_is_stuck_or_vanished_without_a_sale_fails():
+    ledger, chain = _tampered(sell_slot=None, is_open=True, opened_at=1015.0)     # 85 s old at NOW > 20 + 60
+    v = verdict((PHASES[0], TAMPER, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.untested_phases == ("tampered jupiter tx: MintT is stuck: still held past max hold + grace",)
+    assert v.stuck_positions == ("MintT",) and not v.passed
+    # closed in the ledger with no sell fill: whatever closed it, the coin did not leave through an exit
+    ledger, chain = _tampered(sell_slot=None, is_open=False)
+    v = verdict((PHASES[0], TAMPER, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.untested_phases == ("tampered jupiter tx: MintT's position closed without a sell fill",)
+    assert v.token_diff == {} and not v.passed
+    # a sell of the coin before the phase (slot 160) does not count as its exit through the phase's Jupiter
+    ledger, chain = _tampered(sell_slot=160, is_open=False)
+    v = verdict((PHASES[0], TAMPER, PHASES[2]), ledger, chain, RULES, NOW)
+    assert v.untested_phases == ("tampered jupiter tx: MintT's position closed without a sell fill",)
