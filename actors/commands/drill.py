@@ -273,8 +273,8 @@ class Drill:
                     refused[mint] = str(exc)[-120:]
                     continue
                 targets.append(mint)
-                return [f"completed the curve of held coin {mint[:8]} (simnet migrates it from slot "
-                        f"{done['slot']}): its exit goes to Jupiter"]
+                return [f"completed the curve of held coin {mint[:8]} (simnet's whale buys the rest in slot "
+                        f"{done['slot']}, its bot migrates it): its exit goes to Jupiter"]
             self._wait(time.time() + 0.5, exits)
         return [f"no held coin could be made to migrate ({len(refused)} refused"
                 + (f", e.g. {next(iter(refused.values()))}" if refused else "") + ")"]
