@@ -24,6 +24,7 @@ HELP = "live mode against simnet under injected faults, crashes and a full disk:
 FUNDED_SOL = 20
 SETTLE_S = 5.0          # after the last phase: let the last notifications and confirmations arrive
 MUST_FIRE_EXTRA_S = 45.0    # how long a phase whose fault must fire may run past its time waiting for it
+HELD_WAIT_S = 120.0         # how long the tamper phase waits for the run to hold a coin (launches are sparse)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -194,7 +195,7 @@ class Drill:
         elif spec.action == "sigkill_restart":
             notes += self._sigkill_restart(deadline, exits)
         elif spec.action == "migrate_held":
-            notes += self._migrate_held(deadline, exits, targets)
+            notes += self._migrate_held(max(deadline, time.time() + HELD_WAIT_S), exits, targets)
         self._wait(deadline, exits)
         if spec.must_fire and targets:
             notes += self._wait_fired(spec.must_fire, before, time.time() + MUST_FIRE_EXTRA_S, exits)
@@ -260,9 +261,11 @@ class Drill:
     def _migrate_held(self, deadline: float, exits: list[str], targets: list[str]) -> list[str]:
         """Complete the curve of one coin the run holds (simnet's market buys the rest and migrates it), so
         the run's exit on migration sells it through Jupiter while the phase's fault is on. Waits for a held
-        coin still on its curve until the phase's deadline; the coin goes to `targets`."""
+        coin still on its curve until `deadline` (past the phase's time: a phase with no held coin tests
+        nothing); the coin goes to `targets`."""
         from actors.drill_rig import RigError
         refused: dict[str, str] = {}
+        began = time.time()
         while time.time() < deadline:
             for mint in self._open_mints():
                 if mint in refused:
@@ -273,10 +276,10 @@ class Drill:
                     refused[mint] = str(exc)[-120:]
                     continue
                 targets.append(mint)
-                return [f"completed the curve of held coin {mint[:8]} (simnet's whale buys the rest in slot "
+                return [f"waited {time.time() - began:.0f} s for a held coin; completed the curve of held coin {mint[:8]} (simnet's whale buys the rest in slot "
                         f"{done['slot']}, its bot migrates it): its exit goes to Jupiter"]
             self._wait(time.time() + 0.5, exits)
-        return [f"no held coin could be made to migrate ({len(refused)} refused"
+        return [f"no held coin could be made to migrate in {time.time() - began:.0f} s ({len(refused)} refused"
                 + (f", e.g. {next(iter(refused.values()))}" if refused else "") + ")"]
 
     def _wait_fired(self, counter: str, before: dict, until: float, exits: list[str]) -> list[str]:
