@@ -49,6 +49,7 @@ log = logging.getLogger("launchray.executor")
 
 RECONCILE_EVERY_S = 10.0
 RECONCILE_BUSY_S = 3.0        # while an order is unresolved or a confirmed one waits for its transaction
+UNCOSTED_WINDOW_S = 900.0      # a failed live order's fee is looked for this long (a provider's index catches up)
 OPEN = (OrderState.INTENT, OrderState.SUBMITTED, OrderState.UNRESOLVED)
 
 
@@ -159,15 +160,20 @@ class Executor:
         async with self._reconciling:
             try:
                 orders = [o for o in await self.ledger.open_orders.remote() if startup or o.id not in self.working]
-                unbooked = [] if self.live is None else [
-                    o for o in await self.ledger.confirmed_without_fill.remote("live") if o.id not in self.working]
-                if not orders and not unbooked:
+                unbooked, uncosted = [], []
+                if self.live is not None:
+                    unbooked = [o for o in await self.ledger.confirmed_without_fill.remote("live")
+                                if o.id not in self.working]
+                    uncosted = [o for o in await self.ledger.failed_without_cost.remote(
+                        "live", time.time() - UNCOSTED_WINDOW_S) if o.id not in self.working]
+                if not orders and not unbooked and not uncosted:
                     self.pending = 0
                     return 0
                 changed = await self._reconcile(orders)
                 booked = await self._book_unbooked(unbooked)
-                self.pending = self._left_open + len(unbooked) - booked
-                return changed + booked
+                costed = await self._book_uncosted(uncosted)
+                self.pending = self._left_open + len(unbooked) - booked + len(uncosted) - costed
+                return changed + booked + costed
             except Exception as exc:
                 self._count("reconcile_error")
                 log.error("reconciliation failed: %s: %s", type(exc).__name__, exc)
@@ -198,7 +204,7 @@ class Executor:
             elif final.state in (OrderState.FAILED, OrderState.EXPIRED):
                 await self._undo(final)
                 if final.state is OrderState.FAILED and final.signature and self.live is not None:
-                    fee, slot = await self.live._fee_of(final.signature)
+                    fee, slot = await self.live.fee_of(final.signature)
                     if fee:
                         await self._book_cost(final, final.signature, fee, slot)
         return changed
@@ -218,6 +224,18 @@ class Executor:
             self._trade_log("fill", order, fill=fill)
             booked += 1
         return booked
+
+    async def _book_uncosted(self, orders: list[Order]) -> int:
+        """Failed live orders whose fee could not be read when they failed: book it now if the chain serves it."""
+        costed = 0
+        for order in orders:
+            fee, slot = await self.live.fee_of(order.signature)
+            if fee <= 0:
+                self._count("fee_pending")
+                continue
+            await self._book_cost(order, order.signature, fee, slot)
+            costed += 1
+        return costed
 
     async def _undo(self, order: Order) -> None:
         if order.side is Side.BUY and order.reservation_id:

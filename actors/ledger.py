@@ -79,6 +79,10 @@ class LedgerActor:
         return self.reader.confirmed_without_fill(mode)
 
     @_READ
+    def failed_without_cost(self, mode: str = "live", since: float = 0.0) -> list[Order]:
+        return self.reader.failed_without_cost(mode, since)
+
+    @_READ
     def fills(self, order_id: str | None = None) -> list[Fill]:
         return self.reader.fills(order_id)
 

@@ -150,7 +150,7 @@ class LiveClient:
             fill = await self.fetch_fill(submitted, self.fill_wait_s)
             return Outcome(OrderState.CONFIRMED, submitted, fill=fill, sent=True)
         if outcome == "failed":
-            fee, slot = await self._fee_of(submitted.signature)
+            fee, slot = await self.fee_of(submitted.signature, self.fill_wait_s)
             return Outcome(OrderState.FAILED, submitted, error=_text(err), sent=True, fee_lamports=fee,
                            fee_slot=slot)
         if outcome == "expired":
@@ -231,18 +231,26 @@ class LiveClient:
             await asyncio.sleep(delay)
             delay = min(delay * 2, FILL_RETRY_MAX_S)
 
-    async def _fee_of(self, signature: str) -> tuple[int, int]:
-        """The fee a landed-but-failed transaction paid (0, 0 when it cannot be read now)."""
-        try:
-            tx = await self.sender.transaction(signature)
-        except Exception:   # noqa: BLE001
-            return 0, 0
-        if tx is None:
-            return 0, 0
-        try:
-            return int((tx.get("meta") or {}).get("fee", 0)), int(tx.get("slot", 0))
-        except (TypeError, ValueError):
-            return 0, 0
+    async def fee_of(self, signature: str, wait_s: float = 0.0) -> tuple[int, int]:
+        """The fee a landed-but-failed transaction paid; getTransaction retried with backoff for up to wait_s
+        while it answers null or fails, as for a fill. (0, 0) when it cannot be read now: the reconciler books
+        it later (LedgerStore.failed_without_cost)."""
+        deadline = time.monotonic() + wait_s
+        delay = FILL_RETRY_FIRST_S
+        while True:
+            try:
+                tx = await self.sender.transaction(signature)
+            except Exception:   # noqa: BLE001 - 429 / timeout: retried like a null
+                tx = None
+            if isinstance(tx, dict):
+                try:
+                    return int((tx.get("meta") or {}).get("fee", 0)), int(tx.get("slot", 0))
+                except (TypeError, ValueError, AttributeError):
+                    return 0, 0
+            if time.monotonic() + delay > deadline:
+                return 0, 0
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, FILL_RETRY_MAX_S)
 
     # --- reconciliation ------------------------------------------------------------------------------------
     async def chain_view(self, orders: list[Order]) -> StaticChainView:

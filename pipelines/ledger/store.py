@@ -256,6 +256,14 @@ class LedgerStore:
                "(SELECT 1 FROM fills f WHERE f.order_id = orders.id) ORDER BY created_at, id")
         return [codec.order_from_row(r) for r in self._all(sql, (mode,))]
 
+    def failed_without_cost(self, mode: str = "live", since: float = 0.0) -> list[Order]:
+        """Failed orders of `mode` with a signature (the chain said it landed with an error, so its fee is
+        gone), updated since `since`, whose fee is not booked yet: the transaction could not be read when it
+        failed (getTransaction null after confirmation). Reconciliation books the fee when the chain serves it."""
+        sql = (f"{_SELECT_ORDER} WHERE state = 'failed' AND mode = ? AND signature != '' AND updated_at >= ? "
+               "AND NOT EXISTS (SELECT 1 FROM tx_costs c WHERE c.order_id = orders.id) ORDER BY created_at, id")
+        return [codec.order_from_row(r) for r in self._all(sql, (mode, since))]
+
     def entry_holder(self, strategy: str, mint: str) -> str | None:
         """The id of the buy that holds (strategy, mint) now, if any (in flight, or its position open)."""
         rows = self._all("SELECT order_id FROM entries WHERE strategy = ? AND mint = ?", (strategy, mint))

@@ -239,3 +239,23 @@ async def test_a_jupiter_sell_is_checked_before_signing_and_a_tampered_one_never
     out = await live.execute(sell("sell-2"), Market(pool=object()), None)
     assert out.state is S.CONFIRMED and out.fill is not None and out.fill.tokens == half
     assert tokens_held(chain) == bought.fill.tokens - half
+
+
+async def test_a_transaction_that_landed_and_failed_has_its_fee_booked_when_the_chain_serves_it_late(chain):
+    # a buy whose minimum out cannot be met lands and fails on chain (no simulation to stop it); getTransaction
+    # answers null for 2 s after it is confirmed: the fee it paid is still read, not taken as 0
+    chain.sn.faults.configure({"null_transaction_after_confirm_s": 2.0})
+    sender = LiveSender(chain.rpc, chain.wallet, jupiter_url=chain.sn.jupiter_url, cu_limit=200_000,
+                        cu_price=100_000, simulate=False)
+    live = LiveClient(sender, Journal(chain.store), make_opt_in("live", True, str(chain.wallet.pubkey())),
+                      confirm_timeout_s=15.0, slippage_bps=500, max_cu_price=5_000_000, fill_wait_s=6.0)
+    order = Order(id="buy-unmet", mint=chain.mint, side=Side.BUY, venue="pumpfun", amount=SOL // 10,
+                  limit=10**18, mode="live", reason="sniper", opportunity_id="opp-unmet", created_at=time.time(),
+                  updated_at=time.time())                   # more tokens out than the curve holds
+    assert chain.store.claim_entry(order) is not None
+    start = chain.sn.bank.get_balance(chain.wallet.pubkey())
+    market = Market(curve=chain.view)
+    out = await live.execute(order, market, live.prepare(order, market))
+    paid = start - chain.sn.bank.get_balance(chain.wallet.pubkey())
+    assert out.state is S.FAILED and out.sent and chain.sn.faults.fired["null_transactions"] >= 1
+    assert paid > 0 and out.fee_lamports == paid and tokens_held(chain) == 0

@@ -39,3 +39,23 @@ def test_fills_to_replay_start_at_the_oldest_fill_the_book_remembers(tmp_path):
         assert ids(store.fills_to_replay(["c", "b"])) == ["b", "c"]     # "a" was settled and forgotten
         assert ids(store.fills_to_replay([])) == ["a", "b", "c"]         # a book that remembers nothing: all
         assert ids(store.fills_to_replay(["unknown"])) == ["a", "b", "c"]
+
+
+def failed(o: Order, sig: str, at: float) -> list[Order]:
+    sub = transition(o, S.SUBMITTED, at, signature=sig, last_valid_block_height=9)
+    return [o, sub, transition(sub, S.FAILED, at, error="InstructionError")]
+
+
+def test_failed_live_orders_whose_fee_is_not_booked_are_listed_until_it_is(tmp_path):
+    """A transaction that landed with an error paid its fee; when getTransaction could not be read at the time,
+    the order is listed for the reconciler until the fee is booked (recent ones only)."""
+    with LedgerStore(tmp_path / "l.sqlite") as store:
+        a, b, old, paper = order("a"), order("b"), order("old"), order("p", mode="paper")
+        store.record_batch(orders=failed(a, "1" * 87, 100.0) + failed(b, "2" * 87, 100.0)
+                           + failed(old, "3" * 87, 10.0) + failed(paper, "4" * 87, 100.0))
+        unsent = order("u")
+        store.record_batch(orders=[unsent, transition(unsent, S.FAILED, 100.0, error="not sent: 429")])  # no sig
+        assert [o.id for o in store.failed_without_cost("live", since=50.0)] == ["a", "b"]
+        store.record_tx_cost("a", "1" * 87, 5_000, 7, 101.0, "1970-01-01")
+        assert [o.id for o in store.failed_without_cost("live", since=50.0)] == ["b"]
+        assert [o.id for o in store.failed_without_cost("live", since=0.0)] == ["b", "old"]
