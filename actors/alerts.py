@@ -21,6 +21,9 @@ from pipelines.alerting import (Alert, AlertGate, GatePolicy, Verdict, format_di
                                 webhook_payload)
 from pipelines.config import AlertsConfig
 from pipelines.redaction import Redactor
+from pipelines.rpc.policy import retry_after_s
+
+RETRY_AFTER_MAX_S = 3600.0     # parse bound only: retry_delay gives up on anything past its own cap
 
 log = logging.getLogger("launchray.alerts")
 
@@ -193,8 +196,5 @@ async def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
             return float(value)
     except (ValueError, TypeError, AttributeError, aiohttp.ClientError):
         pass
-    header = resp.headers.get("Retry-After")
-    try:
-        return float(header) if header is not None else None
-    except ValueError:
-        return None
+    # seconds or an HTTP-date, clamped: a wait past retry_delay's cap gives the alert up instead of parking it
+    return retry_after_s(resp.headers.get("Retry-After"), time.time(), RETRY_AFTER_MAX_S)

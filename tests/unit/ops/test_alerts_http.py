@@ -34,8 +34,8 @@ class Receiver:
         self.requests.append({"path": request.path, "json": await request.json()})
         self.arrivals.append(asyncio.get_running_loop().time())
         if self.script:
-            status, body = self.script.pop(0)
-            return web.json_response(body, status=status)
+            status, body, *headers = self.script.pop(0)
+            return web.json_response(body, status=status, headers=headers[0] if headers else None)
         return web.json_response({"ok": True, "result": {"message_id": len(self.requests)}})
 
     async def start(self):
@@ -137,6 +137,28 @@ async def test_429_retry_after_is_honoured_then_delivered(caplog_all):
     assert waits == [3.0]                # exactly Telegram's retry_after
     assert len(rx.requests) == 2 and rx.requests[0]["json"] == rx.requests[1]["json"]
     assert TOKEN not in ours(caplog_all)
+
+
+async def test_a_retry_after_http_date_is_read_and_an_absurd_one_gives_the_alert_up(caplog_all):
+    from email.utils import formatdate
+    import time
+    soon = formatdate(time.time() + 10, usegmt=True)              # an HTTP-date ~10 s ahead (whole seconds)
+    rx = await Receiver(script=[(429, {}, {"Retry-After": soon}), (429, {}, {"Retry-After": "99999999"})]).start()
+    waits = []
+
+    async def record_sleep(s):
+        waits.append(s)
+
+    sender = AlertSender(cfg(rx.port), sleep=record_sleep)
+    await sender.start()
+    try:
+        await sender.notify(error_alert("rpc", "boom", 0))
+        await wait_for(lambda: sender.failed == 1)
+    finally:
+        await sender.close()
+        await rx.stop()
+    assert len(waits) == 1 and 8.0 <= waits[0] <= 10.0    # the date's wait, not the 0.5 s default backoff
+    assert len(rx.requests) == 2                           # the 99999999 s wait is past the cap: given up
 
 
 async def test_5xx_backs_off_and_gives_up_after_max_retries(caplog_all):
