@@ -29,7 +29,7 @@ def test_drill_runs_the_chosen_phases_and_reports_a_verdict(tmp_path):
     report = json.loads(out.read_text())
     assert [p["name"] for p in report["phases"]] == ["baseline", "actors killed mid-trade", "sigkill + restart"]
     assert set(report["totals"]) == {"lost_fills", "duplicate_buys", "stuck_exits", "balance_diff_lamports",
-                                     "launches_missed", "stolen_lamports", "unexpected_exits"}
+                                     "launches_missed", "stolen_lamports", "unexpected_exits", "untested_phases"}
     assert report["passed"] == (proc.returncode == 0) == (not any(report["totals"].values()))
     notes = " ".join(n for p in report["phases"] for n in p["notes"])
     assert "killed executor" in notes and "SIGKILLed the run" in notes
