@@ -41,6 +41,7 @@ from pipelines import stages
 from pipelines.config import Config
 from pipelines.execution_report import Booked, ExecStatus, ExecutionReport
 from pipelines.fills import PaperFillModel
+from pipelines.ledger.store import UNBOOKED_FEE_WINDOW_S
 from pipelines.messages import ExitSignal, Fill, Opportunity, Order, OrderState, Reservation, Side
 from pipelines.orders import reconcile_steps, transition
 from pipelines.risk.handoff import unpack
@@ -49,7 +50,6 @@ log = logging.getLogger("launchray.executor")
 
 RECONCILE_EVERY_S = 10.0
 RECONCILE_BUSY_S = 3.0        # while an order is unresolved or a confirmed one waits for its transaction
-UNCOSTED_WINDOW_S = 900.0      # a failed live order's fee is looked for this long (a provider's index catches up)
 OPEN = (OrderState.INTENT, OrderState.SUBMITTED, OrderState.UNRESOLVED)
 
 
@@ -165,7 +165,7 @@ class Executor:
                     unbooked = [o for o in await self.ledger.confirmed_without_fill.remote("live")
                                 if o.id not in self.working]
                     uncosted = [o for o in await self.ledger.failed_without_cost.remote(
-                        "live", time.time() - UNCOSTED_WINDOW_S) if o.id not in self.working]
+                        "live", time.time() - UNBOOKED_FEE_WINDOW_S) if o.id not in self.working]
                 if not orders and not unbooked and not uncosted:
                     self.pending = 0
                     return 0

@@ -243,9 +243,10 @@ class HealthWatch:
                 unknown.add(hl.Cause.BALANCE_LOW)
                 return
             flows = self.flows - int(summary.get("failed_tx_fees_lamports", 0) or 0)
+            unsettled = int(summary.get("open_orders", 0) or 0) + int(summary.get("unbooked_orders", 0) or 0)
             self.balance, self.balance_at = balance, now
             r = self.cfg.risk
-            self.outflow, missing = check_outflow(self.outflow, balance, flows, int(summary.get("open_orders", 0)),
+            self.outflow, missing = check_outflow(self.outflow, balance, flows, unsettled,
                                                   now, round(r.outflow_tolerance_sol * LAMPORTS),
                                                   r.outflow_confirm_s)
             if missing:

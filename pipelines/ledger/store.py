@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -71,6 +72,8 @@ _INSERT_ORDER = _ins("orders", ORDER_COLUMNS)
 _UPDATE_ORDER = "UPDATE orders SET " + ", ".join(f'"{c}" = ?' for c in ORDER_COLUMNS[1:]) + " WHERE id = ?"
 _INSERT_FILL = _ins("fills", FILL_COLUMNS, "INSERT OR IGNORE")
 _UPSERT_POSITION = _ins("positions", (*POSITION_COLUMNS, "is_open"), "INSERT OR REPLACE")
+UNBOOKED_FEE_WINDOW_S = 900.0   # a failed live order's fee is looked for this long (a provider's index catches up)
+
 _SELECT_ORDER = f"SELECT {quoted(ORDER_COLUMNS)} FROM orders"
 
 
@@ -503,6 +506,9 @@ class LedgerStore:
             "orders": sum(by_state.values()),
             "orders_by_state": by_state,
             "open_orders": sum(by_state.get(s.value, 0) for s in OPEN_STATES),
+            # landed, but the fill or the fee is not booked yet (getTransaction null): the wallet moved already
+            "unbooked_orders": len(self.confirmed_without_fill("live")) + len(self.failed_without_cost(
+                "live", time.time() - UNBOOKED_FEE_WINDOW_S)),
             "fills": fills,
             "positions_opened": opened,
             "positions_closed": closed,

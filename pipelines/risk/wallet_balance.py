@@ -8,9 +8,9 @@ the book's base capital is balance - reserve - realised + deployed, and capital 
 Unexplained outflow: the ledger books every lamport a trade moves (a buy's lamports left the wallet, fees
 included; a sell's arrived net; a landed-but-failed transaction's fee is a tx cost). From a baseline (the first
 balance read, with the ledger's flows then), the expected balance is baseline + (flows now - flows then). A
-balance below that by more than the tolerance, seen while no order is open (an open order may have landed
-before the ledger books it) and again `confirm_s` later, is an outflow nobody booked. A balance above the
-expectation (a deposit) becomes the new baseline.
+balance below that by more than the tolerance, seen while no order is unsettled (open, or landed with its fill or
+fee not booked yet: it may explain the difference) and again `confirm_s` later, is an outflow nobody booked. A
+balance above the expectation with nothing unsettled (a deposit) becomes the new baseline.
 """
 from __future__ import annotations
 
@@ -45,8 +45,10 @@ def check_outflow(watch: OutflowWatch, balance: int, flows: int, open_orders: in
         return OutflowWatch(int(balance), int(flows)), 0
     expected = watch.base_balance + (int(flows) - watch.base_flows)
     missing = expected - int(balance)
-    if missing < -tolerance:                       # more than expected: a deposit (or a refund); start from here
-        return OutflowWatch(int(balance), int(flows)), 0
+    if missing < -tolerance:
+        if open_orders:        # a sell landed that the ledger has not booked yet: rebasing now would count its
+            return watch, 0    # proceeds as an outflow the moment they are booked
+        return OutflowWatch(int(balance), int(flows)), 0   # a deposit (or a refund): start from here
     if missing <= tolerance:
         return OutflowWatch(watch.base_balance, watch.base_flows), 0
     if open_orders:                                # may be a trade the ledger is about to book: no verdict yet

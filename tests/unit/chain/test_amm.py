@@ -150,7 +150,10 @@ def test_pumpswap_buy_exact_quote_in_within_budget(pool, spendable, bps, has_cre
 def test_pumpswap_buy_then_sell_never_gains(pool, base, bps, has_creator):
     base_r, quote_r = pool
     assume(base < base_r)
-    b = amm.pumpswap_buy(base, base_r, quote_r, *bps, has_creator=has_creator)
+    try:
+        b = amm.pumpswap_buy(base, base_r, quote_r, *bps, has_creator=has_creator)
+    except ValueError:
+        return          # the quote it would take overflows u64: the program fails the buy, nothing is bought
     nb, nq = b.reserves_after(base_r, quote_r)
     try:
         s = amm.pumpswap_sell(base, nb, nq, *bps, has_creator=has_creator)

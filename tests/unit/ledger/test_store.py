@@ -307,7 +307,7 @@ def test_summary_counts(store):
         "schema_version": SCHEMA_VERSION, "orders": 2, "orders_by_state": {"confirmed": 1, "failed": 1}, "open_orders": 0,
         "fills": 1, "positions_opened": 2, "positions_closed": 1, "positions_open": 1,
         "realized_pnl_lamports": 7, "trades": 1, "wins": 1, "losses": 0, "duplicate_orders": 0,
-        "launches_seen": 0, "failed_tx_fees_lamports": 0}
+        "launches_seen": 0, "failed_tx_fees_lamports": 0, "unbooked_orders": 0}
 
 
 def test_a_failed_transactions_fee_is_a_cost_booked_once(store):

@@ -59,3 +59,17 @@ def test_failed_live_orders_whose_fee_is_not_booked_are_listed_until_it_is(tmp_p
         store.record_tx_cost("a", "1" * 87, 5_000, 7, 101.0, "1970-01-01")
         assert [o.id for o in store.failed_without_cost("live", since=50.0)] == ["b"]
         assert [o.id for o in store.failed_without_cost("live", since=0.0)] == ["b", "old"]
+
+
+def test_the_summary_counts_orders_that_landed_but_are_not_booked(tmp_path):
+    """The wallet watch waits on these: the wallet has moved, the ledger has not booked it yet."""
+    import time
+    with LedgerStore(tmp_path / "l.sqlite") as store:
+        now = time.time()
+        a, b = order("a"), order("b")
+        store.record_batch(orders=confirmed(a, "1" * 87) + failed(b, "2" * 87, now))
+        assert store.summary()["unbooked_orders"] == 2
+        store.record_fill(Fill(order_id="a", mint=a.mint, side=Side.BUY, lamports=10, tokens=5, fee_lamports=1,
+                               price=2.0, slot=3, ts=4.0, signature="1" * 87))
+        store.record_tx_cost("b", "2" * 87, 5_000, 7, now, "1970-01-01")
+        assert store.summary()["unbooked_orders"] == 0

@@ -117,3 +117,19 @@ def test_the_balance_caps_capital_without_tripping_a_breaker():
     assert book.approve_and_reserve(opp("A", 1.6), T0).reason == R.PORTFOLIO_HEAT
     # topped up: back to the configured capital, never above it
     assert book.apply_balance(50 * SOL, SOL // 20) == 10 * SOL
+
+
+def test_a_sell_that_landed_before_the_ledger_booked_it_is_not_taken_for_a_deposit():
+    """The drill's false CRITICAL: a late-landing sell raised the balance while its order was still unsettled; the
+    watch rebased on it as a deposit, and when the sell was booked its proceeds read as an outflow."""
+    w, _ = check_outflow(OutflowWatch(), 5 * SOL, 0, 0, T0, TOL, 5.0)
+    # the sell's 0.7 SOL arrived; the order is unresolved (or confirmed with its fill not readable yet)
+    w, missing = check_outflow(w, 5_700_000_000, 0, 1, T0 + 1, TOL, 5.0)
+    assert missing == 0 and (w.base_balance, w.base_flows) == (5 * SOL, 0)
+    # booked: the ledger's flows now explain the balance, nothing is suspected, however long it stays so
+    for t in (T0 + 2, T0 + 60, T0 + 120):
+        w, missing = check_outflow(w, 5_700_000_000, 700_000_000, 0, t, TOL, 5.0)
+        assert missing == 0 and w.suspect_since is None
+    # a real deposit, with nothing unsettled, still becomes the new baseline
+    w, missing = check_outflow(w, 6_700_000_000, 700_000_000, 0, T0 + 121, TOL, 5.0)
+    assert missing == 0 and (w.base_balance, w.base_flows) == (6_700_000_000, 700_000_000)
