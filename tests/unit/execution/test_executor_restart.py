@@ -3,20 +3,17 @@ the restarted Executor hands the tracker what the ledger holds, so the position 
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import ray
 
 from actors import names
 from actors.executor import Executor
-from actors.ledger import LedgerActor
 from actors.positions import PositionTracker
-from actors.risk import RiskSupervisor
 from actors.rpc_pool import RpcPool
-from pipelines.config import config_with, load_config
 from pipelines.messages import Fill, Order, OrderState, Side
 from pipelines.orders import transition
+from tests.integration.actors.test_position_replay import books
 
 pytestmark = [pytest.mark.ray]
 MINT = "Mint1111111111111111111111111111111111111111"
@@ -24,13 +21,7 @@ BOUGHT = 1_000_000_000
 
 
 def test_a_fill_booked_before_an_executor_crash_reaches_the_running_tracker(ray_session, tmp_path):
-    ns = f"lr-exec-restart-{uuid.uuid4().hex[:6]}"
-    cfg = config_with(load_config("sim", env={}), {"ray": {"namespace": ns, "realtime_priority": 0},
-                                                   "ledger": {"path": str(tmp_path / "ledger.sqlite")},
-                                                   "logging": {"dir": str(tmp_path / "logs")}})
-    opts = {"namespace": ns, "num_cpus": 0}
-    ledger = LedgerActor.options(name=names.LEDGER, **opts).remote(cfg.ledger.path)
-    risk = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
+    cfg, opts, ledger, risk = books(tmp_path, "lr-exec-restart")
     tracker = PositionTracker.options(name=names.POSITIONS, **opts).remote(cfg)
     rpc = RpcPool.options(name=names.RPC_POOL, **opts).remote(["http://127.0.0.1:9"], cfg.rpc)   # no chain asked
     handles = [ledger, risk, tracker, rpc]
@@ -69,13 +60,7 @@ def test_a_restarted_tracker_does_not_replay_fills_it_settled_and_forgot(ray_ses
     from actors.positions import SNAPSHOT_KEY
     from pipelines.positions import PositionBook
 
-    ns = f"lr-forgot-{uuid.uuid4().hex[:6]}"
-    cfg = config_with(load_config("sim", env={}), {"ray": {"namespace": ns, "realtime_priority": 0},
-                                                   "ledger": {"path": str(tmp_path / "ledger.sqlite")},
-                                                   "logging": {"dir": str(tmp_path / "logs")}})
-    opts = {"namespace": ns, "num_cpus": 0}
-    ledger = LedgerActor.options(name=names.LEDGER, **opts).remote(cfg.ledger.path)
-    risk = RiskSupervisor.options(name=names.RISK, **opts).remote(cfg)
+    cfg, opts, ledger, risk = books(tmp_path, "lr-forgot")
     handles = [ledger, risk]
     try:
         book = PositionBook()
