@@ -358,14 +358,21 @@ def ledger_facts(path: Path) -> LedgerFacts:
 
 
 def _tx_cost_signatures(path: Path) -> frozenset[str]:
+    return frozenset(r[0] for r in ledger_rows(path, "SELECT signature FROM tx_costs", timeout=5.0))
+
+
+def ledger_rows(path: Path, sql: str, timeout: float = 1.0) -> list[tuple]:
+    """Rows of one read-only query on the run's ledger (the run owns it and may be writing); [] when it cannot
+    be read now."""
     import sqlite3
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return frozenset(r[0] for r in db.execute("SELECT signature FROM tx_costs"))
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
     except sqlite3.Error:
-        return frozenset()
-    finally:
-        db.close()
+        return []
 
 
 def chain_facts(simnet: SimnetProcess, wallet: str, funded: int, stranger: str) -> ChainFacts:

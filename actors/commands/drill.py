@@ -229,33 +229,20 @@ class Drill:
 
     def _in_flight(self, deadline: float) -> str | None:
         """Wait for an order the run has sent and not resolved (the moment to crash it); its id, or None."""
-        import sqlite3
+        from actors.drill_rig import ledger_rows
         path = self.disk.path / "ledger.sqlite"
         while time.time() < deadline:
-            try:
-                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-                try:
-                    row = db.execute("SELECT id FROM orders WHERE state IN ('submitted', 'intent') LIMIT 1").fetchone()
-                finally:
-                    db.close()
-                if row:
-                    return row[0]
-            except sqlite3.Error:
-                pass
+            rows = ledger_rows(path, "SELECT id FROM orders WHERE state IN ('submitted', 'intent') LIMIT 1")
+            if rows:
+                return rows[0][0]
             time.sleep(0.05)
         return None
 
     def _open_mints(self) -> list[str]:
         """Mints of the run's open positions, newest first (read-only: the run owns the ledger)."""
-        import sqlite3
-        try:
-            db = sqlite3.connect(f"file:{self.disk.path / 'ledger.sqlite'}?mode=ro", uri=True, timeout=1)
-            try:
-                rows = db.execute("SELECT mint FROM positions WHERE is_open = 1 ORDER BY opened_at DESC").fetchall()
-            finally:
-                db.close()
-        except sqlite3.Error:
-            return []
+        from actors.drill_rig import ledger_rows
+        rows = ledger_rows(self.disk.path / "ledger.sqlite",
+                           "SELECT mint FROM positions WHERE is_open = 1 ORDER BY opened_at DESC")
         return [r[0] for r in rows]
 
     def _migrate_held(self, deadline: float, exits: list[str], targets: list[str]) -> list[str]:
